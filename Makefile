@@ -1,0 +1,53 @@
+# supplytrack: `make serve` runs the service on SQLite with demo data; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: serve test lint types test-sqlite test-postgres lock clean
+
+$(BIN)/pip:
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime dependencies only (hash-checked), then supplytrack itself in editable mode.
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# Everything the suite needs (a superset of the runtime lock).
+$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(VENV)/.runtime $@
+
+serve: $(VENV)/.runtime
+	$(BIN)/supplytrack db upgrade
+	$(BIN)/supplytrack demo-data --scale small --seed 1 --if-empty
+	$(BIN)/supplytrack demo-tokens --url http://$(HOST):$(PORT)
+	$(BIN)/supplytrack serve --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench migrations
+
+types: $(VENV)/.dev
+	$(BIN)/mypy
+
+test-sqlite: $(VENV)/.dev
+	$(BIN)/pytest -q
+
+test-postgres: $(VENV)/.dev
+	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -q
+
+test: lint types test-sqlite test-postgres
+
+# Regenerate the locks after changing pyproject.toml (needs uv: pip install uv).
+lock:
+	uv pip compile --quiet --python-version 3.11 --generate-hashes pyproject.toml requirements-build.in -o requirements.lock
+	uv pip compile --quiet --python-version 3.11 --generate-hashes --extra dev pyproject.toml requirements-build.in -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache supplytrack.db supplytrack.db-wal supplytrack.db-shm

@@ -1,0 +1,27 @@
+"""API shapes of the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from supplytrack.audit.models import ChangeSource, HistoryField
+from supplytrack.core.schemas import ReadModel
+
+
+class HistoryRead(ReadModel):
+    """One recorded change of one field of a task instance."""
+
+    id: int = Field(description="History row id (increasing with time).")
+    task_instance_id: int = Field(description="The instance that changed.")
+    field: HistoryField = Field(description="STATUS, ACTUAL_DUE or NOTES.")
+    old_value: str | None = Field(description="Value before the change.")
+    new_value: str | None = Field(description="Value after the change.")
+    changed_at: datetime = Field(description="When (UTC).")
+    actor_id: int | None = Field(description="Token id of who changed it (null for system).")
+    actor: str = Field(description="role:name of who changed it.")
+    reason: str | None = Field(description="Why.")
+    source: ChangeSource = Field(description="API, BULK, CASCADE, SYSTEM or IMPORT.")
+    bulk_operation_id: int | None = Field(description="The bulk operation it was part of.")
+    request_id: str | None = Field(description="The request that made the change.")

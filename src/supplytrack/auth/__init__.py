@@ -1,0 +1,1 @@
+"""API tokens, roles, the current actor and what each actor may see."""

@@ -1,0 +1,41 @@
+"""The api_tokens table: SHA-256 digests only, never the token itself."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supplytrack.core.models import Base, UTCDateTime, enum_column
+from supplytrack.core.time import utcnow
+
+
+class Role(enum.StrEnum):
+    """What a token may do (SPEC section 4)."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    VIEWER = "viewer"
+    SUPPLIER = "supplier"
+
+
+class ApiToken(Base):
+    """A bearer token, known by its digest; a supplier token is bound to one supplier."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'supplier') = (supplier_id IS NOT NULL)", name="supplier_iff_supplier_role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

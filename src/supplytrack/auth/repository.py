@@ -1,0 +1,52 @@
+"""Every query of api_tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from supplytrack.auth.models import ApiToken
+
+
+class TokenRepository:
+    """Reads and writes of API tokens (admin-only data: no actor scope)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_digest(self, digest: str) -> ApiToken | None:
+        """The token with this digest, revoked or not."""
+        return self.session.scalars(select(ApiToken).where(ApiToken.digest == digest)).first()
+
+    def get(self, token_id: int) -> ApiToken | None:
+        """The token with this id."""
+        return self.session.get(ApiToken, token_id)
+
+    def add(self, token: ApiToken) -> ApiToken:
+        """Insert a token."""
+        self.session.add(token)
+        self.session.flush()
+        return token
+
+    def page(
+        self, *, include_revoked: bool, after_id: int | None, limit: int
+    ) -> Sequence[ApiToken]:
+        """Tokens in id order, one more than ``limit`` to tell whether a next page exists."""
+        stmt = select(ApiToken).order_by(ApiToken.id).limit(limit + 1)
+        if not include_revoked:
+            stmt = stmt.where(ApiToken.revoked_at.is_(None))
+        if after_id is not None:
+            stmt = stmt.where(ApiToken.id > after_id)
+        return self.session.scalars(stmt).all()
+
+    def revoke(self, token_id: int, when: datetime) -> bool:
+        """Mark a live token revoked; False when it was missing or already revoked."""
+        result = self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=when)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

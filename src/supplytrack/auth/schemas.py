@@ -1,0 +1,38 @@
+"""API shapes of tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from supplytrack.auth.models import Role
+from supplytrack.core.schemas import Name, ReadModel, WriteModel
+
+
+class TokenCreate(WriteModel):
+    """A new token: a name for people, a role, and the supplier for supplier tokens."""
+
+    name: Name = Field(description="What the token is for, e.g. 'ERP sync' or a person's name.")
+    role: Role = Field(description="admin, manager, viewer or supplier.")
+    supplier_id: int | None = Field(
+        None, ge=1, description="Required for (and only for) the supplier role."
+    )
+
+
+class TokenRead(ReadModel):
+    """A token as listed: never the token itself."""
+
+    id: int = Field(description="Token id.")
+    name: str = Field(description="What the token is for.")
+    role: Role = Field(description="Its role.")
+    supplier_id: int | None = Field(description="The supplier a supplier token is bound to.")
+    prefix: str = Field(description="The first characters of the token, to recognise it.")
+    created_at: datetime = Field(description="When it was created.")
+    revoked_at: datetime | None = Field(description="When it was revoked, if it was.")
+
+
+class TokenCreated(TokenRead):
+    """The answer to creating a token: the only time the token itself is shown."""
+
+    token: str = Field(description="The bearer token. Store it now: it is not shown again.")

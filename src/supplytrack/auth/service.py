@@ -1,0 +1,77 @@
+"""Tokens: create (shown once), authenticate by digest, list, revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from supplytrack.auth.actor import Actor
+from supplytrack.auth.exceptions import InvalidToken
+from supplytrack.auth.models import ApiToken, Role
+from supplytrack.auth.repository import TokenRepository
+from supplytrack.core.errors import BusinessRuleError, NotFound
+from supplytrack.core.time import utcnow
+from supplytrack.suppliers.service import SupplierService
+
+TOKEN_PREFIX = "st_"  # noqa: S105 - a prefix that makes leaked tokens easy to spot
+MAX_TOKEN_LENGTH = 200
+
+
+def digest_of(raw_token: str) -> str:
+    """The SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+class TokenService:
+    """The rules of API tokens."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.tokens = TokenRepository(session)
+
+    def authenticate(self, raw_token: str) -> Actor:
+        """The actor of a live token; unknown and revoked tokens are the same 401."""
+        if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken
+        token = self.tokens.by_digest(digest_of(raw_token))
+        if token is None or token.revoked_at is not None:
+            raise InvalidToken
+        return Actor(token.id, token.role, token.name, token.supplier_id)
+
+    def create(self, name: str, role: Role, supplier_id: int | None) -> tuple[ApiToken, str]:
+        """Create a token; the raw token is returned here once and never stored."""
+        if (role is Role.SUPPLIER) != (supplier_id is not None):
+            raise BusinessRuleError(
+                "a supplier token needs supplierId, and only a supplier token may have one",
+                code="SUPPLIER_ID_MISMATCH",
+            )
+        if supplier_id is not None:
+            SupplierService(self.session).require_exists(supplier_id)
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(
+            name=name, role=role, supplier_id=supplier_id, digest=digest_of(raw), prefix=raw[:10]
+        )
+        return self.tokens.add(token), raw
+
+    def get(self, token_id: int) -> ApiToken:
+        """One token by id."""
+        token = self.tokens.get(token_id)
+        if token is None:
+            raise NotFound("token", token_id)
+        return token
+
+    def page(
+        self, *, include_revoked: bool, after_id: int | None, limit: int
+    ) -> Sequence[ApiToken]:
+        """Tokens in id order (one more than ``limit``)."""
+        return self.tokens.page(include_revoked=include_revoked, after_id=after_id, limit=limit)
+
+    def revoke(self, token_id: int) -> ApiToken:
+        """Revoke a token; revoking an already revoked one is harmless."""
+        token = self.get(token_id)
+        self.tokens.revoke(token_id, utcnow())
+        self.session.refresh(token)
+        return token

@@ -1,0 +1,156 @@
+"""The supplytrack command: serve, db, tokens, demo-data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from supplytrack.auth.models import Role
+from supplytrack.auth.service import TokenService
+from supplytrack.core import migrate
+from supplytrack.core.db import Database
+from supplytrack.core.errors import SupplyTrackError
+from supplytrack.core.logging import configure_logging
+from supplytrack.core.settings import get_settings
+
+app = typer.Typer(help="supplytrack: supplier launch-program tracking.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="API tokens (shown once, stored as SHA-256 digests).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(tokens_app, name="tokens")
+console = Console()
+
+
+def _database() -> Database:
+    settings = get_settings()
+    configure_logging(settings)
+    return Database(settings)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API with uvicorn."""
+    import tempfile  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker keeps its own counters; /metrics merges them from this folder.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="supplytrack-metrics-")
+    uvicorn.run(
+        "supplytrack.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database up (to head by default)."""
+    configure_logging(get_settings())
+    migrate.upgrade(revision)
+    console.print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. base or -1")]) -> None:
+    """Migrate the database down."""
+    configure_logging(get_settings())
+    migrate.downgrade(revision)
+    console.print(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest one."""
+    database = _database()
+    with database.engine.connect() as connection:
+        current = migrate.current_revision(connection)
+    head = migrate.head_revision()
+    console.print(f"current: {current or 'none'}  head: {head}")
+    if current != head:
+        raise typer.Exit(code=1)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    role: Annotated[Role, typer.Option(help="admin, manager, viewer or supplier.")],
+    supplier_id: Annotated[int | None, typer.Option(help="For supplier tokens.")] = None,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+) -> None:
+    """Create a token and print it (it is shown only this once)."""
+    database = _database()
+    try:
+        with database.session_scope() as session:
+            row, raw = TokenService(session).create(name, role, supplier_id)
+            token_id = row.id
+    except SupplyTrackError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=2) from error
+    console.print(f"token {token_id} ({role.value}):")
+    sys.stdout.write(raw + "\n")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    include_revoked: Annotated[bool, typer.Option(help="Show revoked tokens too.")] = False,
+) -> None:
+    """List tokens (never the tokens themselves)."""
+    database = _database()
+    table = Table("id", "name", "role", "supplier", "prefix", "created", "revoked")
+    with database.session_scope(write=False) as session:
+        after: int | None = None
+        while True:
+            rows = TokenService(session).page(
+                include_revoked=include_revoked, after_id=after, limit=500
+            )
+            for row in rows[:500]:
+                table.add_row(
+                    str(row.id),
+                    row.name,
+                    row.role.value,
+                    str(row.supplier_id or ""),
+                    row.prefix + "…",
+                    row.created_at.isoformat(timespec="seconds"),
+                    row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "",
+                )
+            if len(rows) <= 500:
+                break
+            after = rows[499].id
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
+    """Revoke a token: it is refused (401) from now on."""
+    database = _database()
+    try:
+        with database.session_scope() as session:
+            TokenService(session).revoke(token_id)
+    except SupplyTrackError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=2) from error
+    console.print(f"token {token_id} revoked")
+
+
+def main() -> None:
+    """Entry point of the ``supplytrack`` command."""
+    app()

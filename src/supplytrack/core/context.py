@@ -1,0 +1,46 @@
+"""Per-request context (request id, actor, query count) carried in a context variable.
+
+The object is mutable on purpose: FastAPI runs sync endpoints in a worker thread with a copy
+of the context, and the copy still points at the same object, so queries counted there are
+seen by the middleware that logs the request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What the logs and the audit trail need to know about the current request."""
+
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    actor_id: int | None = None
+    actor_label: str | None = None
+    query_count: int = 0
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("supplytrack_request", default=None)
+
+
+def current_context() -> RequestContext | None:
+    """Return the context of the request being served, if any."""
+    return _current.get()
+
+
+def bind_context(context: RequestContext | None) -> object:
+    """Make ``context`` current; returns a token for :func:`reset_context`."""
+    return _current.set(context)
+
+
+def reset_context(token: object) -> None:
+    """Restore the context that was current before :func:`bind_context`."""
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+def current_request_id() -> str | None:
+    """Return the id of the request being served, if any."""
+    context = _current.get()
+    return context.request_id if context else None

@@ -1,0 +1,222 @@
+"""The database: one engine per process, sessions, SQLite pragmas, transient-error retry."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeAlias, TypeVar
+
+from sqlalchemy import Engine, Row, Select, create_engine, event, exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from supplytrack.core.context import current_context
+from supplytrack.core.settings import Settings
+
+log = logging.getLogger("supplytrack.db")
+
+T = TypeVar("T")
+# A query or result row of any columns (SQLAlchemy 2.1 types them column by column).
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+WRITE_OPTION = "supplytrack_write"
+# PostgreSQL SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout.
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+_SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+
+
+def create_db_engine(url: str, settings: Settings) -> Engine:
+    """Create the engine for ``url`` with the pool, timeouts and pragmas of ``settings``."""
+    if url.startswith("sqlite"):
+        engine = _sqlite_engine(url, settings)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=settings.database_connection_limit,
+            max_overflow=max(1, settings.database_connection_limit // 2),
+            pool_timeout=settings.database_timeout / 1000,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={
+                "connect_timeout": max(1, settings.database_timeout // 1000),
+                "options": f"-c lock_timeout={settings.database_timeout} -c timezone=UTC",
+                "application_name": "supplytrack",
+            },
+        )
+    _count_queries(engine, settings.slow_query_ms)
+    return engine
+
+
+def _sqlite_engine(url: str, settings: Settings) -> Engine:
+    in_memory = url.endswith(":memory:") or url.rstrip("/").endswith("sqlite+pysqlite:")
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+    else:
+        kwargs.update(
+            pool_size=settings.database_connection_limit,
+            max_overflow=max(1, settings.database_connection_limit // 2),
+            pool_timeout=settings.database_timeout / 1000,
+        )
+    engine = create_engine(url, **kwargs)
+    busy_ms = settings.database_timeout
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Take transaction control away from the sqlite3 module so that we can BEGIN
+        # IMMEDIATE for writes (no lock upgrade deadlocks) and plain BEGIN for reads.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _count_queries(engine: Engine, slow_query_ms: int) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(
+        _conn: Connection, _cursor: Any, _stmt: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        request = current_context()
+        if request is not None:
+            request.query_count += 1
+        if context is not None:
+            context._supplytrack_started = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(
+        _conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        started = getattr(context, "_supplytrack_started", None)
+        if started is None:
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if slow_query_ms and elapsed_ms >= slow_query_ms:
+            # The statement only: parameters may hold personal data.
+            log.warning(
+                "slow query",
+                extra={"duration_ms": round(elapsed_ms, 1), "statement": statement[:500]},
+            )
+
+
+class Database:
+    """The engines of this process and the sessions made from them."""
+
+    def __init__(self, settings: Settings, url: str | None = None) -> None:
+        self.settings = settings
+        self.url = url or settings.database_url
+        self.engine = create_db_engine(self.url, settings)
+        self.read_engine = (
+            create_db_engine(settings.database_read_url, settings)
+            if settings.database_read_url and url is None
+            else self.engine
+        )
+        self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._sessions = sessionmaker(expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this database is SQLite."""
+        return self.engine.dialect.name == "sqlite"
+
+    def session(self, *, write: bool) -> Session:
+        """Open a session; ``write`` takes SQLite's write lock when the transaction begins."""
+        return self._sessions(bind=self._write_engine if write else self.engine)
+
+    def read_session(self) -> Session:
+        """Open a session on the reporting replica (the primary when none is configured)."""
+        return self._sessions(bind=self.read_engine)
+
+    @contextmanager
+    def session_scope(self, *, write: bool = True) -> Iterator[Session]:
+        """Run a unit of work for jobs and CLI commands: commit on success, else roll back."""
+        session = self.session(write=write)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def run(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+        """Run ``work`` in one transaction, retrying transient failures with backoff."""
+        attempt = 0
+        while True:
+            try:
+                with self.session_scope(write=write) as session:
+                    return work(session)
+            except exc.DBAPIError as error:
+                if not is_retryable(error) or attempt >= self.settings.database_retries:
+                    raise
+                attempt += 1
+                backoff(attempt)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def backoff(attempt: int) -> None:
+    """Sleep before retry number ``attempt``: exponential with jitter, capped at one second."""
+    time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) if orig is not None else None
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached (answer 503, try again)."""
+    if isinstance(error, exc.TimeoutError):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        state = _sqlstate(error)
+        if state is not None and state.startswith("08"):
+            return True
+        if isinstance(error, exc.OperationalError | exc.InterfaceError):
+            text = str(error.orig).lower()
+            if state is None and any(
+                word in text
+                for word in (
+                    "connection",
+                    "could not connect",
+                    "server closed",
+                    "unable to open database",
+                    "terminating",
+                    "is the server running",
+                )
+            ):
+                return True
+            if any(message in text for message in _SQLITE_BUSY_MESSAGES):
+                return True
+    return False
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether running the whole transaction again may succeed."""
+    if not isinstance(error, exc.DBAPIError | exc.TimeoutError):
+        return False
+    return _sqlstate(error) in _RETRYABLE_SQLSTATES or is_unavailable(error)

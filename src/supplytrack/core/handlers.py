@@ -1,0 +1,147 @@
+"""Turn every error into SPEC's envelope: {"error": {code, message, details, requestId}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from supplytrack.core.context import current_request_id
+from supplytrack.core.db import is_unavailable
+from supplytrack.core.errors import SupplyTrackError
+
+log = logging.getLogger("supplytrack.errors")
+
+RETRY_AFTER_SECONDS = "2"
+_STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def error_body(code: str, message: str, details: list[Any] | None = None) -> bytes:
+    """Serialise the error envelope."""
+    return orjson.dumps(
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "details": details or [],
+                "requestId": current_request_id(),
+            }
+        }
+    )
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error envelope as a JSON response."""
+    return Response(
+        error_body(code, message, details),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _validation_details(error: RequestValidationError) -> tuple[int, str, list[Any]]:
+    details: list[Any] = []
+    malformed = False
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            malformed = True
+        # Never echo the input back: it may be 10,000 characters or somebody's secret.
+        details.append(
+            {
+                "loc": [str(part) for part in item.get("loc", ())],
+                "msg": str(item.get("msg", "")),
+                "type": str(item.get("type", "")),
+            }
+        )
+    if malformed:
+        return 400, "MALFORMED_JSON", details
+    return 422, "VALIDATION_ERROR", details
+
+
+async def _on_domain_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, SupplyTrackError)
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+async def _on_validation_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    status, code, details = _validation_details(error)
+    message = "request body is not valid JSON" if status == 400 else "request is not valid"
+    return error_response(status, code, message, details)
+
+
+async def _on_http_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    code = _STATUS_CODES.get(error.status_code, "HTTP_ERROR")
+    message = error.detail if isinstance(error.detail, str) else code.lower()
+    return error_response(
+        error.status_code, code, message, headers=dict(error.headers or {}) or None
+    )
+
+
+async def _on_database_error(_request: Request, error: Exception) -> Response:
+    if is_unavailable(error):
+        log.warning("database unavailable: %s", type(error).__name__)
+        return error_response(
+            503,
+            "DATABASE_UNAVAILABLE",
+            "the database cannot be reached right now; retry shortly",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    if isinstance(error, exc.IntegrityError):
+        return error_response(
+            409, "CONFLICT", "the change conflicts with existing data (a duplicate or a reference)"
+        )
+    if isinstance(error, StaleDataError):
+        return error_response(
+            409, "CONCURRENT_UPDATE", "the row was changed by someone else meanwhile; retry"
+        )
+    if isinstance(error, exc.DBAPIError) and getattr(error.orig, "sqlstate", None) in {
+        "40001",
+        "40P01",
+        "55P03",
+    }:
+        return error_response(
+            409,
+            "CONCURRENT_UPDATE",
+            "the change collided with another; retry",
+            headers={"Retry-After": "1"},
+        )
+    log.error("database error", exc_info=error)
+    return error_response(500, "INTERNAL_ERROR", "internal error; quote the request id")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the envelope handlers (unexpected errors are caught by the middleware)."""
+    app.add_exception_handler(SupplyTrackError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(exc.SQLAlchemyError, _on_database_error)

@@ -1,0 +1,152 @@
+"""The outermost request layer: request id, body cap, one log line, metrics, 500 envelope.
+
+Pure ASGI, so that it costs little on the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from supplytrack.core import metrics
+from supplytrack.core.context import RequestContext, bind_context, reset_context
+from supplytrack.core.handlers import error_body
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+log = structlog.get_logger("supplytrack.request")
+_errors = logging.getLogger("supplytrack.errors")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestMiddleware:
+    """Give every request an id, cap its body, log it once and count it."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        context = RequestContext()
+        if incoming and _SANE_REQUEST_ID.match(incoming):
+            context.request_id = incoming
+        token = bind_context(context)
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "started": False}
+        request_id_header = (b"x-request-id", context.request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                state["started"] = True
+                message["headers"] = [*message.get("headers", []), request_id_header]
+            await send(message)
+
+        try:
+            length = _header(scope, b"content-length")
+            if length is not None:
+                if not length.isdigit() or int(length) > self.max_body_bytes:
+                    await self._too_large(send_with_id)
+                    return
+            elif scope["method"] not in _BODYLESS:
+                # A chunked body: read it here, under the cap, before anything parses it.
+                body = await self._buffer(receive)
+                if body is None:
+                    await self._too_large(send_with_id)
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            _errors.exception("unhandled error", extra={"request_id": context.request_id})
+            if not state["started"]:
+                await _send_error(
+                    send_with_id, 500, "INTERNAL_ERROR", "internal error; quote the request id"
+                )
+        finally:
+            self._log(scope, context, state["status"], started)
+            reset_context(token)
+
+    async def _buffer(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_error(
+            send, 413, "PAYLOAD_TOO_LARGE", f"request body is over {self.max_body_bytes} bytes"
+        )
+
+    @staticmethod
+    def _log(scope: Scope, context: RequestContext, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "<unmatched>"
+        metrics.observe(scope["method"], template, status, elapsed)
+        log.info(
+            "request",
+            request_id=context.request_id,
+            actor_id=context.actor_id,
+            method=scope["method"],
+            route=template,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+            query_count=context.query_count,
+        )
+
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that hands over the buffered body once, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+    body = error_body(code, message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

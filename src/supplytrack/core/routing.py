@@ -1,0 +1,90 @@
+"""The route class that owns a request's unit of work: commit before the response is sent.
+
+Services and repositories only flush. This route runs the endpoint, commits, and only then
+hands the response on, so a failed commit can never answer 2xx. A transient database failure
+before the commit (lost connection, serialization failure, deadlock, SQLite busy) rolls back
+and runs the whole endpoint again a bounded number of times: nothing was committed, so the
+retry cannot apply anything twice. A failure of the commit itself is not retried (the
+outcome is unknown) and surfaces as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from supplytrack.core.db import Database, is_retryable
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class UnitOfWork:
+    """The session of one request, opened on first use."""
+
+    def __init__(self, database: Database, *, write: bool) -> None:
+        self._database = database
+        self._write = write
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The request's session (opened now if this is the first use)."""
+        if self._session is None:
+            self._session = self._database.session(write=self._write)
+        return self._session
+
+    def commit(self) -> None:
+        """Commit what the endpoint did, if it touched the database."""
+        if self._session is not None and self._write:
+            self._session.commit()
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and give the connection back."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+class UnitOfWorkRoute(APIRoute):
+    """An APIRoute whose endpoint runs inside one transaction, committed before responding."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler with commit, rollback and bounded retry."""
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            database: Database = request.app.state.database
+            retries = database.settings.database_retries
+            attempt = 0
+            while True:
+                uow = UnitOfWork(database, write=request.method not in SAFE_METHODS)
+                request.state.uow = uow
+                committing = False
+                try:
+                    response = await handler(request)
+                    committing = True
+                    await run_in_threadpool(uow.commit)
+                    return response
+                except (exc.DBAPIError, exc.TimeoutError) as error:
+                    if committing or attempt >= retries or not is_retryable(error):
+                        raise
+                    attempt += 1
+                finally:
+                    await run_in_threadpool(uow.close)
+                await asyncio.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311
+
+        return handle
+
+
+def get_session(request: Request) -> Session:
+    """Dependency: the session of the current request's unit of work."""
+    uow: UnitOfWork = request.state.uow
+    return uow.session

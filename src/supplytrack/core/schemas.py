@@ -1,0 +1,103 @@
+"""Pydantic bases: camelCase over the wire, strict and closed on writes, and Page[T]."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+
+class ReadModel(BaseModel):
+    """What the API answers: camelCase, built from ORM objects or rows."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        from_attributes=True,
+    )
+
+
+class WriteModel(BaseModel):
+    """What the API accepts: camelCase only, unknown fields refused.
+
+    FastAPI validates the decoded JSON in Python mode, where pydantic's strict mode would refuse
+    ISO date strings; so exactness is per type instead: StrictInt ids and numbers, dates only
+    from ``YYYY-MM-DD`` strings (see IsoDate), booleans only from true/false.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=False,
+        validate_by_alias=True,
+        serialize_by_alias=False,
+        extra="forbid",
+        str_strip_whitespace=True,
+    )
+
+
+class Page(ReadModel, Generic[T]):
+    """One page of a list and the cursor of the next (null on the last page)."""
+
+    items: list[T] = Field(description="The rows of this page.")
+    next_cursor: str | None = Field(
+        None, description="Opaque cursor for the next page; absent on the last page."
+    )
+
+
+# Reusable field types (lengths keep a 10,000-character string out of the database).
+Code = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+Capability = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+]
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        msg = "must be a date written YYYY-MM-DD"
+        raise ValueError(msg)
+    return date.fromisoformat(value)  # raises for 2026-02-30
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+# Ids fit PostgreSQL's INTEGER; a larger one can name nothing (and must not reach the driver).
+MAX_ID = 2_147_483_647
+BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+WholeNumber = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+
+
+class ErrorDetail(BaseModel):
+    """The error itself."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. NOT_FOUND.")
+    message: str = Field(description="What went wrong, for people.")
+    details: list[object] = Field(description="Structured specifics (fields, instances, ...).")
+    request_id: str | None = Field(alias="requestId", description="Quote it when asking.")
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error answer has this one shape."""
+
+    error: ErrorDetail
+
+
+def changes_of(update: BaseModel) -> dict[str, object]:
+    """The fields a client actually sent in a partial update, by attribute name."""
+    return {name: getattr(update, name) for name in update.model_fields_set}

@@ -1,0 +1,101 @@
+"""Settings read from the environment (the variable names of SPEC.md section 5)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./supplytrack.db"
+
+
+def normalise_database_url(url: str) -> str:
+    """Turn the accepted spellings of a database URL into SQLAlchemy's.
+
+    Prisma's ``file:./dev.db`` becomes an SQLite URL, and plain ``postgresql://`` or
+    ``postgres://`` URLs are given the psycopg 3 driver.
+    """
+    url = url.strip()
+    if url.startswith("file:"):
+        path = url.removeprefix("file:")
+        if path.startswith("//"):
+            path = path.removeprefix("//")
+        return f"sqlite:///{path}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+pysqlite://" + url.removeprefix("sqlite://")
+    return url
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; all optional, documented in the README."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="Primary database.")
+    database_read_url: str | None = Field(None, description="Read replica for reports.")
+    database_connection_limit: int = Field(10, ge=1, le=1000)
+    database_timeout: int = Field(5000, ge=1, description="Milliseconds to wait for a lock/pool.")
+    database_retries: int = Field(3, ge=0, le=10, description="Retries of transient failures.")
+    redis_url: str | None = None
+    log_level: str = "info"
+    log_to_file: str | None = Field(None, description="'true' or a path: also log to a file.")
+    app_timezone: str = "UTC"
+    slow_query_ms: int = Field(200, ge=0)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    bulk_job_threshold: int = Field(5000, ge=1)
+
+    @field_validator("database_url", "database_read_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        return None if value is None or value == "" else normalise_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _empty_redis_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in {"debug", "info", "warning", "error", "critical"}:
+            msg = f"LOG_LEVEL must be debug, info, warning, error or critical, not {value!r}"
+            raise ValueError(msg)
+        return level
+
+    @field_validator("app_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"APP_TIMEZONE {value!r} is not a known IANA time zone"
+            raise ValueError(msg) from exc
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the primary database is SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def log_file(self) -> Path | None:
+        """Where to write the log file, when LOG_TO_FILE asks for one."""
+        value = (self.log_to_file or "").strip()
+        if value.lower() in {"", "0", "false", "no"}:
+            return None
+        if value.lower() in {"1", "true", "yes"}:
+            return Path("logs/supplytrack.log")
+        return Path(value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Long operations run by the queue, with their progress in the jobs table."""

@@ -1,0 +1,71 @@
+"""create_app(): the FastAPI application with its middleware, routers and error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from supplytrack import __version__
+from supplytrack.auth.router import router as tokens_router
+from supplytrack.core.db import Database
+from supplytrack.core.handlers import install_error_handlers
+from supplytrack.core.health import router as health_router
+from supplytrack.core.logging import configure_logging
+from supplytrack.core.middleware import RequestMiddleware
+from supplytrack.core.settings import Settings, get_settings
+from supplytrack.projects.router import router as projects_router
+from supplytrack.suppliers.router import assignments_router
+from supplytrack.suppliers.router import router as suppliers_router
+from supplytrack.tasks.router import router as tasks_router
+from supplytrack.templates.router import router as templates_router
+
+DESCRIPTION = """
+Supplier launch programs: milestones planned once per project, fanned out to every supplier,
+tracked per supplier with an audit trail.
+
+Authenticate with `Authorization: Bearer <token>`. Errors always have the shape
+`{"error": {"code", "message", "details", "requestId"}}`. Lists take `limit` (1-500) and
+`cursor` (the `nextCursor` of the previous page). Single resources carry an `ETag`; send it
+back in `If-Match` on PATCH, PUT and DELETE to be told (412) when someone changed it meanwhile.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the application; tests pass their own settings and database."""
+    settings = settings or get_settings()
+    owns_database = database is None
+    database = database or Database(settings)
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            database.dispose()
+
+    app = FastAPI(
+        title="supplytrack",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.database = database
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (
+        health_router,
+        projects_router,
+        assignments_router,
+        suppliers_router,
+        templates_router,
+        tasks_router,
+        tokens_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,47 @@
+"""The projects table."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supplytrack.core.models import Base, VersionedMixin, enum_column, version_check
+
+
+class ProjectStatus(enum.StrEnum):
+    """Life cycle of a launch program."""
+
+    PLANNING = "PLANNING"
+    ACTIVE = "ACTIVE"
+    ON_HOLD = "ON_HOLD"
+    COMPLETED = "COMPLETED"
+    ARCHIVED = "ARCHIVED"
+
+
+CLOSED_PROJECT_STATUSES = frozenset({ProjectStatus.COMPLETED, ProjectStatus.ARCHIVED})
+
+
+class Project(VersionedMixin, Base):
+    """One launch program (a vehicle, a machine, an appliance)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        version_check(),
+        CheckConstraint(
+            "start_date IS NULL OR sop_date IS NULL OR sop_date >= start_date",
+            name="sop_not_before_start",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ProjectStatus] = mapped_column(
+        enum_column(ProjectStatus, "status"), default=ProjectStatus.PLANNING
+    )
+    start_date: Mapped[date | None] = mapped_column(Date)
+    sop_date: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,68 @@
+"""API shapes of projects."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from supplytrack.core.schemas import Code, IsoDate, LongText, Name, ReadModel, WriteModel
+from supplytrack.projects.models import ProjectStatus
+
+
+def _check_window(start: date | None, sop: date | None) -> None:
+    if start is not None and sop is not None and sop < start:
+        msg = "sopDate must not be before startDate"
+        raise ValueError(msg)
+
+
+class ProjectCreate(WriteModel):
+    """A new launch program (also the full body of PUT)."""
+
+    code: Code = Field(description="Unique program code, e.g. 'EV-2027'.")
+    name: Name = Field(description="Program name.")
+    description: LongText | None = Field(None, description="Free text.")
+    status: ProjectStatus = Field(ProjectStatus.PLANNING, description="Life-cycle status.")
+    start_date: IsoDate | None = Field(None, description="First day of the program.")
+    sop_date: IsoDate | None = Field(None, description="Start of production (SOP).")
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        _check_window(self.start_date, self.sop_date)
+        return self
+
+
+class ProjectUpdate(WriteModel):
+    """A partial change: only the fields given are changed (null clears optional ones)."""
+
+    code: Code | None = Field(None, description="Unique program code.")
+    name: Name | None = Field(None, description="Program name.")
+    description: LongText | None = Field(None, description="Free text.")
+    status: ProjectStatus | None = Field(None, description="Life-cycle status.")
+    start_date: IsoDate | None = Field(None, description="First day of the program.")
+    sop_date: IsoDate | None = Field(None, description="Start of production (SOP).")
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        _check_window(self.start_date, self.sop_date)
+        for required in ("code", "name", "status"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                msg = f"{required} cannot be null"
+                raise ValueError(msg)
+        return self
+
+
+class ProjectRead(ReadModel):
+    """A project."""
+
+    id: int = Field(description="Project id.")
+    code: str = Field(description="Unique program code.")
+    name: str = Field(description="Program name.")
+    description: str | None = Field(description="Free text.")
+    status: ProjectStatus = Field(description="Life-cycle status.")
+    start_date: date | None = Field(description="First day of the program.")
+    sop_date: date | None = Field(description="Start of production (SOP).")
+    created_at: datetime = Field(description="When it was created.")
+    updated_at: datetime = Field(description="When it last changed.")
+    version: int = Field(description="Version, also the ETag.")

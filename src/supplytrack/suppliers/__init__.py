@@ -1,0 +1,1 @@
+"""Suppliers, their capabilities and their assignments to projects."""

@@ -1,0 +1,1 @@
+"""Task templates: the milestones every capable supplier on a project must meet."""
