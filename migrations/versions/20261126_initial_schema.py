@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.CheckConstraint("version >= 1", name=op.f("ck_projects_version_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("code", name=op.f("uq_projects_code")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "suppliers",
@@ -75,6 +76,7 @@ def upgrade() -> None:
         sa.CheckConstraint("version >= 1", name=op.f("ck_suppliers_version_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suppliers")),
         sa.UniqueConstraint("code", name=op.f("uq_suppliers_code")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "api_tokens",
@@ -166,6 +168,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "supplier_id", "project_id", name=op.f("uq_supplier_projects_supplier_id_project_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("supplier_projects", schema=None) as batch_op:
         batch_op.create_index(
@@ -194,6 +197,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_templates")),
         sa.UniqueConstraint("id", "project_id", name=op.f("uq_task_templates_id_project_id")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_task_templates_project_id_name")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("task_templates", schema=None) as batch_op:
         batch_op.create_index(
@@ -311,6 +315,7 @@ def upgrade() -> None:
             "task_template_id",
             name=op.f("uq_task_instances_supplier_project_id_task_template_id"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("task_instances", schema=None) as batch_op:
         batch_op.create_index(

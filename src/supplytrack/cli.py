@@ -151,6 +151,26 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) ->
     console.print(f"token {token_id} revoked")
 
 
+@app.command("demo-tokens")
+def demo_tokens(
+    url: Annotated[str, typer.Option(help="Where the API will listen.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Create fresh admin, viewer and supplier tokens for local use and print them."""
+    database = _database()
+    with database.session_scope() as session:
+        created = TokenService(session).create_demo_tokens()
+    console.print(f"\nsupplytrack will listen on [bold]{url}[/bold] (API docs: {url}/docs)")
+    for role, supplier_id, raw in created:
+        scope = f" (supplier {supplier_id})" if supplier_id else ""
+        console.print(f"  {role.value:<9}{scope}: [bold]{raw}[/bold]", soft_wrap=True)
+    admin_token = created[0][2]
+    console.print(
+        f'try:  curl -s -H "Authorization: Bearer {admin_token}" {url}/api/projects',
+        soft_wrap=True,
+    )
+    console.print("(earlier demo tokens were revoked; these are shown only now)\n")
+
+
 def main() -> None:
     """Entry point of the ``supplytrack`` command."""
     app()

@@ -19,7 +19,7 @@ class Actor:
     @property
     def is_supplier(self) -> bool:
         """Whether this actor sees only its own supplier's data."""
-        return self.role is Role.SUPPLIER
+        return self.role == Role.SUPPLIER
 
     @property
     def label(self) -> str:

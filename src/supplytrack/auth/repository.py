@@ -42,6 +42,14 @@ class TokenRepository:
             stmt = stmt.where(ApiToken.id > after_id)
         return self.session.scalars(stmt).all()
 
+    def revoke_named(self, prefix: str, when: datetime) -> None:
+        """Revoke every live token whose name starts with ``prefix``."""
+        self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.name.startswith(prefix, autoescape=True), ApiToken.revoked_at.is_(None))
+            .values(revoked_at=when)
+        )
+
     def revoke(self, token_id: int, when: datetime) -> bool:
         """Mark a live token revoked; False when it was missing or already revoked."""
         result = self.session.execute(

@@ -18,6 +18,7 @@ from supplytrack.suppliers.service import SupplierService
 
 TOKEN_PREFIX = "st_"  # noqa: S105 - a prefix that makes leaked tokens easy to spot
 MAX_TOKEN_LENGTH = 200
+DEMO_NAME_PREFIX = "demo-"
 
 
 def digest_of(raw_token: str) -> str:
@@ -43,7 +44,7 @@ class TokenService:
 
     def create(self, name: str, role: Role, supplier_id: int | None) -> tuple[ApiToken, str]:
         """Create a token; the raw token is returned here once and never stored."""
-        if (role is Role.SUPPLIER) != (supplier_id is not None):
+        if (role == Role.SUPPLIER) != (supplier_id is not None):
             raise BusinessRuleError(
                 "a supplier token needs supplierId, and only a supplier token may have one",
                 code="SUPPLIER_ID_MISMATCH",
@@ -55,6 +56,19 @@ class TokenService:
             name=name, role=role, supplier_id=supplier_id, digest=digest_of(raw), prefix=raw[:10]
         )
         return self.tokens.add(token), raw
+
+    def create_demo_tokens(self) -> list[tuple[Role, int | None, str]]:
+        """Revoke earlier demo tokens and create an admin, a viewer and a supplier token."""
+        self.tokens.revoke_named(DEMO_NAME_PREFIX, utcnow())
+        supplier_id = SupplierService(self.session).first_with_work()
+        wanted: list[tuple[Role, int | None]] = [(Role.ADMIN, None), (Role.VIEWER, None)]
+        if supplier_id is not None:
+            wanted.append((Role.SUPPLIER, supplier_id))
+        created = []
+        for role, bound in wanted:
+            _, raw = self.create(f"{DEMO_NAME_PREFIX}{role.value}", role, bound)
+            created.append((role, bound, raw))
+        return created
 
     def get(self, token_id: int) -> ApiToken:
         """One token by id."""

@@ -34,6 +34,7 @@ class Project(VersionedMixin, Base):
             "start_date IS NULL OR sop_date IS NULL OR sop_date >= start_date",
             name="sop_not_before_start",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

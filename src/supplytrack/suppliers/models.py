@@ -31,7 +31,7 @@ class Supplier(VersionedMixin, Base):
     """A company that delivers parts."""
 
     __tablename__ = "suppliers"
-    __table_args__ = (version_check(),)
+    __table_args__ = (version_check(), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -66,6 +66,7 @@ class SupplierProject(VersionedMixin, Base):
         UniqueConstraint("id", "project_id", "supplier_id"),
         Index(None, "project_id"),
         Index(None, "supplier_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -87,6 +87,22 @@ class SupplierRepository(Repository):
             )
         return self.session.scalars(apply_keyset(stmt, sort, cursor, limit)).all()
 
+    def first_active_assigned(self) -> int | None:
+        """The lowest-id ACTIVE supplier that has an ACTIVE assignment."""
+        stmt = (
+            select(Supplier.id)
+            .where(
+                Supplier.status == SupplierStatus.ACTIVE,
+                exists().where(
+                    SupplierProject.supplier_id == Supplier.id,
+                    SupplierProject.status == AssignmentStatus.ACTIVE,
+                ),
+            )
+            .order_by(Supplier.id)
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
     def code_taken(self, code: str, *, except_id: int | None = None) -> bool:
         """Whether another supplier has this code (unscoped: codes are globally unique)."""
         stmt = select(Supplier.id).where(Supplier.code == code)

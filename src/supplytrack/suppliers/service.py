@@ -51,6 +51,10 @@ class SupplierService:
         """A supplier (used when binding a token to it)."""
         return self.get(supplier_id)
 
+    def first_with_work(self) -> int | None:
+        """The lowest-id ACTIVE supplier with an active assignment (for demo tokens)."""
+        return self.suppliers.first_active_assigned()
+
     def view(self, supplier: Supplier) -> SupplierView:
         """A supplier with its capabilities."""
         return supplier, self.suppliers.capabilities_of([supplier.id]).get(supplier.id, [])
@@ -158,14 +162,14 @@ class AssignmentService:
 
         ProjectService(self.session, self.actor).require_open(project_id)
         supplier = SupplierService(self.session, self.actor).get(supplier_id, for_update=True)
-        if supplier.status is not SupplierStatus.ACTIVE:
+        if supplier.status != SupplierStatus.ACTIVE:
             raise SupplierNotActive(supplier_id, supplier.status)
         assignment = self.assignments.get(project_id, supplier_id, for_update=True)
         if assignment is None:
             assignment = self.assignments.add(
                 SupplierProject(project_id=project_id, supplier_id=supplier_id)
             )
-        elif assignment.status is AssignmentStatus.ACTIVE:
+        elif assignment.status == AssignmentStatus.ACTIVE:
             raise AlreadyAssigned(supplier_id, project_id)
         else:
             assignment.status = AssignmentStatus.ACTIVE
@@ -184,7 +188,7 @@ class AssignmentService:
         if assignment is None:
             raise NotFound("assignment of supplier", supplier_id)
         check_version(assignment.version, expected_version, f"assignment {assignment.id}")
-        if assignment.status is AssignmentStatus.ACTIVE:
+        if assignment.status == AssignmentStatus.ACTIVE:
             assignment.status = AssignmentStatus.REMOVED
             assignment.removed_at = utcnow()
             self.assignments.flush()

@@ -59,6 +59,7 @@ class TaskInstance(VersionedMixin, Base):
         Index(None, "actual_due"),
         Index(None, "project_id", "id"),
         Index(None, "supplier_id", "id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -96,7 +96,7 @@ class TaskService:
         template = TemplateService(self.session, self.actor).get(task_template_id)
         if template.project_id != assignment.project_id:
             raise TemplateOfOtherProject
-        if assignment.status is not AssignmentStatus.ACTIVE:
+        if assignment.status != AssignmentStatus.ACTIVE:
             raise AssignmentRemoved(assignment.id)
         capability = template.required_capability
         if capability is not None and capability not in SupplierService(
@@ -123,7 +123,7 @@ class TaskService:
         check_version(instance.version, expected_version, f"task instance {instance_id}")
         reason: str | None = changes.get("reason")
         recorded: list[Change] = []
-        if "status" in changes and changes["status"] is not instance.status:
+        if "status" in changes and changes["status"] != instance.status:
             recorded.append(self._move_status(instance, changes["status"], reason))
         if "actual_due" in changes and changes["actual_due"] != instance.actual_due:
             if self.actor.is_supplier:

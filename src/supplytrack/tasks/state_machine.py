@@ -71,7 +71,7 @@ class Transition:
         self, submitted_at: datetime | None, completed_at: datetime | None, now: datetime
     ) -> tuple[datetime | None, datetime | None]:
         """The new (submittedAt, completedAt) after this move."""
-        if self.target is S.SUBMITTED and submitted_at is None:
+        if self.target == S.SUBMITTED and submitted_at is None:
             submitted_at = now
         if self.target in DONE_STATUSES:
             completed_at = now
@@ -126,7 +126,7 @@ def transition(
     source: TaskStatus, target: TaskStatus, mover: Mover, reason: str | None
 ) -> Transition:
     """Check one move against the rules; raise why it is refused, or describe it."""
-    rule = next((r for r in RULES if source in r.sources and r.target is target), None)
+    rule = next((r for r in RULES if source in r.sources and r.target == target), None)
     if rule is None:
         raise InvalidTransition(source, target, allowed_targets(source, mover))
     if mover not in rule.movers:

@@ -29,6 +29,7 @@ class TaskTemplate(VersionedMixin, Base):
         UniqueConstraint("project_id", "name"),
         UniqueConstraint("id", "project_id"),
         Index(None, "project_id", "canonical_due"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,95 @@
+"""Tokens: digests only, shown once, admin-only API, revocation, and the CLI."""
+
+import hashlib
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from supplytrack.auth.models import ApiToken
+from supplytrack.cli import app as cli
+from supplytrack.core.db import Database
+from supplytrack.core.settings import get_settings
+from tests.fixtures.auth import Caller
+from tests.fixtures.factories import Factory
+
+
+def test_token_is_shown_once_and_stored_as_digest(
+    client: TestClient, admin: Caller, session: Session, factory: Factory
+) -> None:
+    supplier = factory.supplier()
+    created = client.post("/api/tokens", json={"name": "portal", "role": "supplier",
+                                               "supplierId": supplier.id}, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    raw = created.json()["token"]
+    row = session.scalars(select(ApiToken).where(ApiToken.name == "portal")).one()
+    assert row.digest == hashlib.sha256(raw.encode()).hexdigest()
+    dump = " ".join(str(value) for value in session.execute(text("SELECT * FROM api_tokens")).all())
+    assert raw not in dump
+    listed = client.get("/api/tokens", headers=admin.headers)
+    assert raw not in listed.text
+    assert "token" not in listed.json()["items"][0]
+    me = client.get(f"/api/suppliers/{supplier.id}", headers={"Authorization": f"Bearer {raw}"})
+    assert me.status_code == 200
+
+
+def test_supplier_id_goes_with_supplier_role(client: TestClient, admin: Caller) -> None:
+    without = client.post("/api/tokens", json={"name": "x", "role": "supplier"},
+                          headers=admin.headers)
+    assert without.status_code == 422
+    stray = client.post("/api/tokens", json={"name": "x", "role": "viewer", "supplierId": 1},
+                        headers=admin.headers)
+    assert stray.status_code == 422
+    unknown = client.post("/api/tokens", json={"name": "x", "role": "supplier",
+                                               "supplierId": 999999}, headers=admin.headers)
+    assert unknown.status_code == 404
+
+
+def test_revoked_and_unknown_tokens_are_401(
+    client: TestClient, admin: Caller, manager: Caller
+) -> None:
+    assert client.get("/api/projects", headers=manager.headers).status_code == 200
+    assert client.delete(f"/api/tokens/{manager.token_id}", headers=admin.headers).status_code == 200
+    revoked = client.get("/api/projects", headers=manager.headers)
+    assert revoked.status_code == 401
+    assert revoked.headers["WWW-Authenticate"] == "Bearer"
+    unknown = client.get("/api/projects", headers={"Authorization": "Bearer st_nope"})
+    assert unknown.json() == {**revoked.json(), "error": {
+        **revoked.json()["error"], "requestId": unknown.json()["error"]["requestId"]}}
+    for header in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "},
+                   {"Authorization": "Bearer " + "x" * 5000}):
+        assert client.get("/api/projects", headers=header).status_code == 401
+
+
+def test_only_admins_manage_tokens(client: TestClient, manager: Caller, viewer: Caller) -> None:
+    for caller in (manager, viewer):
+        assert client.get("/api/tokens", headers=caller.headers).status_code == 403
+        assert client.post("/api/tokens", json={"name": "x", "role": "admin"},
+                           headers=caller.headers).status_code == 403
+
+
+def test_cli_create_list_revoke(
+    committed_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", committed_database.url)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        created = runner.invoke(cli, ["tokens", "create", "--role", "manager", "--name", "ops"])
+        assert created.exit_code == 0, created.output
+        raw = created.output.strip().splitlines()[-1]
+        assert raw.startswith("st_")
+        listed = runner.invoke(cli, ["tokens", "list"])
+        assert "ops" in listed.output
+        assert raw not in listed.output
+        with committed_database.session_scope() as session:
+            token_id = session.scalars(select(ApiToken.id).where(ApiToken.name == "ops")).one()
+        assert runner.invoke(cli, ["tokens", "revoke", str(token_id)]).exit_code == 0
+        assert "ops" not in runner.invoke(cli, ["tokens", "list"]).output
+        bad = runner.invoke(cli, ["tokens", "create", "--role", "supplier"])
+        assert bad.exit_code == 2
+    finally:
+        get_settings.cache_clear()
