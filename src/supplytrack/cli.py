@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from supplytrack.auth.actor import system_actor
 from supplytrack.auth.models import Role
 from supplytrack.auth.service import TokenService
 from supplytrack.core import migrate
@@ -17,6 +19,7 @@ from supplytrack.core.db import Database
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.logging import configure_logging
 from supplytrack.core.settings import get_settings
+from supplytrack.tasks.importer import InstanceImporter
 
 app = typer.Typer(help="supplytrack: supplier launch-program tracking.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -149,6 +152,40 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) ->
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(code=2) from error
     console.print(f"token {token_id} revoked")
+
+
+@app.command("import")
+def import_instances(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CSV file of historic task instances."
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option(help="Check and count, write nothing.")] = False,
+) -> None:
+    """Import historic instances from CSV (past dates allowed; audited with source IMPORT)."""
+    database = _database()
+    session = database.session(write=True)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as lines:
+            report = InstanceImporter(session, system_actor("import"), path.name).run(lines)
+        for error in report.errors:
+            console.print(f"[red]{error}[/red]", soft_wrap=True)
+        if report.errors or dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    finally:
+        session.close()
+    verb = "would change" if dry_run else "changed"
+    console.print(
+        f"{report.rows} rows: {report.created} instances created, {report.changed_fields}"
+        f" fields {verb}, {report.unchanged} rows unchanged"
+        + ("; nothing written" if report.errors or dry_run else "")
+    )
+    if report.errors:
+        raise typer.Exit(code=2)
 
 
 @app.command("demo-tokens")

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from supplytrack import __version__
 from supplytrack.auth.router import router as tokens_router
+from supplytrack.calendars.router import router as calendars_router
 from supplytrack.core.db import Database
 from supplytrack.core.handlers import install_error_handlers
 from supplytrack.core.health import router as health_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         assignments_router,
         suppliers_router,
         templates_router,
+        calendars_router,
         tasks_router,
         tokens_router,
     ):

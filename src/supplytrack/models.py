@@ -1,7 +1,8 @@
 """Every domain's models, imported once so that Alembic and the mappers see them all."""
 
-from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.audit.models import AuditLog, TaskInstanceHistory
 from supplytrack.auth.models import ApiToken
+from supplytrack.calendars.models import ProjectCalendar, ProjectHoliday
 from supplytrack.core.models import Base
 from supplytrack.jobs.models import Job
 from supplytrack.projects.models import Project
@@ -11,9 +12,12 @@ from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
 
 __all__ = [
     "ApiToken",
+    "AuditLog",
     "Base",
     "Job",
     "Project",
+    "ProjectCalendar",
+    "ProjectHoliday",
     "Supplier",
     "SupplierCapability",
     "SupplierProject",

@@ -20,8 +20,11 @@ def test_token_is_shown_once_and_stored_as_digest(
     client: TestClient, admin: Caller, session: Session, factory: Factory
 ) -> None:
     supplier = factory.supplier()
-    created = client.post("/api/tokens", json={"name": "portal", "role": "supplier",
-                                               "supplierId": supplier.id}, headers=admin.headers)
+    created = client.post(
+        "/api/tokens",
+        json={"name": "portal", "role": "supplier", "supplierId": supplier.id},
+        headers=admin.headers,
+    )
     assert created.status_code == 201, created.text
     raw = created.json()["token"]
     row = session.scalars(select(ApiToken).where(ApiToken.name == "portal")).one()
@@ -36,14 +39,19 @@ def test_token_is_shown_once_and_stored_as_digest(
 
 
 def test_supplier_id_goes_with_supplier_role(client: TestClient, admin: Caller) -> None:
-    without = client.post("/api/tokens", json={"name": "x", "role": "supplier"},
-                          headers=admin.headers)
+    without = client.post(
+        "/api/tokens", json={"name": "x", "role": "supplier"}, headers=admin.headers
+    )
     assert without.status_code == 422
-    stray = client.post("/api/tokens", json={"name": "x", "role": "viewer", "supplierId": 1},
-                        headers=admin.headers)
+    stray = client.post(
+        "/api/tokens", json={"name": "x", "role": "viewer", "supplierId": 1}, headers=admin.headers
+    )
     assert stray.status_code == 422
-    unknown = client.post("/api/tokens", json={"name": "x", "role": "supplier",
-                                               "supplierId": 999999}, headers=admin.headers)
+    unknown = client.post(
+        "/api/tokens",
+        json={"name": "x", "role": "supplier", "supplierId": 999999},
+        headers=admin.headers,
+    )
     assert unknown.status_code == 404
 
 
@@ -51,23 +59,35 @@ def test_revoked_and_unknown_tokens_are_401(
     client: TestClient, admin: Caller, manager: Caller
 ) -> None:
     assert client.get("/api/projects", headers=manager.headers).status_code == 200
-    assert client.delete(f"/api/tokens/{manager.token_id}", headers=admin.headers).status_code == 200
+    assert (
+        client.delete(f"/api/tokens/{manager.token_id}", headers=admin.headers).status_code == 200
+    )
     revoked = client.get("/api/projects", headers=manager.headers)
     assert revoked.status_code == 401
     assert revoked.headers["WWW-Authenticate"] == "Bearer"
     unknown = client.get("/api/projects", headers={"Authorization": "Bearer st_nope"})
-    assert unknown.json() == {**revoked.json(), "error": {
-        **revoked.json()["error"], "requestId": unknown.json()["error"]["requestId"]}}
-    for header in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "},
-                   {"Authorization": "Bearer " + "x" * 5000}):
+    assert unknown.json() == {
+        **revoked.json(),
+        "error": {**revoked.json()["error"], "requestId": unknown.json()["error"]["requestId"]},
+    }
+    for header in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer " + "x" * 5000},
+    ):
         assert client.get("/api/projects", headers=header).status_code == 401
 
 
 def test_only_admins_manage_tokens(client: TestClient, manager: Caller, viewer: Caller) -> None:
     for caller in (manager, viewer):
         assert client.get("/api/tokens", headers=caller.headers).status_code == 403
-        assert client.post("/api/tokens", json={"name": "x", "role": "admin"},
-                           headers=caller.headers).status_code == 403
+        assert (
+            client.post(
+                "/api/tokens", json={"name": "x", "role": "admin"}, headers=caller.headers
+            ).status_code
+            == 403
+        )
 
 
 def test_cli_create_list_revoke(

@@ -74,7 +74,9 @@ def test_put_replaces_every_field(client: TestClient, manager: Caller) -> None:
     assert replaced.json()["code"] == "EV-2"
 
 
-def test_list_filters_sorts_and_pages(client: TestClient, manager: Caller, factory: Factory) -> None:
+def test_list_filters_sorts_and_pages(
+    client: TestClient, manager: Caller, factory: Factory
+) -> None:
     for name in ("Charlie", "alpha", "Bravo"):
         factory.project(name=name)
     factory.project(name="Delta", status="ON_HOLD")
@@ -103,7 +105,9 @@ def test_delete_untouched_project_and_refuse_one_with_history(
     untouched = factory.project()
     factory.assign(untouched, factory.supplier())
     factory.template(untouched)
-    assert client.delete(f"/api/projects/{untouched.id}", headers=manager.headers).status_code == 204
+    assert (
+        client.delete(f"/api/projects/{untouched.id}", headers=manager.headers).status_code == 204
+    )
     assert session.scalar(select(func.count()).select_from(TaskInstance)) == 0
 
     worked = factory.project()
@@ -111,7 +115,8 @@ def test_delete_untouched_project_and_refuse_one_with_history(
     factory.template(worked)
     instance_id = session.scalars(select(TaskInstance.id)).one()
     moved = client.patch(
-        f"/api/task-instances/{instance_id}", json={"status": "IN_PROGRESS"},
+        f"/api/task-instances/{instance_id}",
+        json={"status": "IN_PROGRESS"},
         headers=manager.headers,
     )
     assert moved.status_code == 200

@@ -37,8 +37,12 @@ def _statements(session: Session) -> Iterator[list[str]]:
 def test_supplier_crud_with_capabilities(client: TestClient, manager: Caller) -> None:
     created = client.post(
         "/api/suppliers",
-        json={"code": "V100", "name": "Acme", "contactEmail": "q@acme.example",
-              "capabilities": ["machining", "injection_molding", "machining"]},
+        json={
+            "code": "V100",
+            "name": "Acme",
+            "contactEmail": "q@acme.example",
+            "capabilities": ["machining", "injection_molding", "machining"],
+        },
         headers=manager.headers,
     )
     assert created.status_code == 201, created.text
@@ -56,7 +60,8 @@ def test_supplier_crud_with_capabilities(client: TestClient, manager: Caller) ->
     none = client.get("/api/suppliers?capability=machining", headers=manager.headers).json()
     assert none["items"] == []
     bad_email = client.post(
-        "/api/suppliers", json={"code": "V2", "name": "B", "contactEmail": "nope"},
+        "/api/suppliers",
+        json={"code": "V2", "name": "B", "contactEmail": "nope"},
         headers=manager.headers,
     )
     assert bad_email.status_code == 422
@@ -73,7 +78,8 @@ def test_assignment_fans_out_capable_templates_in_one_statement(
     pcb = factory.supplier(capabilities=("pcb_assembly",))
     with _statements(session) as statements:
         response = client.post(
-            f"/api/projects/{project.id}/suppliers", json={"supplierId": molder.id},
+            f"/api/projects/{project.id}/suppliers",
+            json={"supplierId": molder.id},
             headers=manager.headers,
         )
     assert response.status_code == 201, response.text
@@ -82,7 +88,8 @@ def test_assignment_fans_out_capable_templates_in_one_statement(
     assert len(inserts) == 1
     assert "SELECT" in inserts[0].upper()
     second = client.post(
-        f"/api/projects/{project.id}/suppliers", json={"supplierId": pcb.id},
+        f"/api/projects/{project.id}/suppliers",
+        json={"supplierId": pcb.id},
         headers=manager.headers,
     )
     assert second.json()["instancesCreated"] == 6
@@ -96,7 +103,10 @@ def test_assignment_rules(
     project = factory.project()
     supplier = factory.supplier()
     url = f"/api/projects/{project.id}/suppliers"
-    assert client.post(url, json={"supplierId": supplier.id}, headers=manager.headers).status_code == 201
+    assert (
+        client.post(url, json={"supplierId": supplier.id}, headers=manager.headers).status_code
+        == 201
+    )
     duplicate = client.post(url, json={"supplierId": supplier.id}, headers=manager.headers)
     assert duplicate.status_code == 409
     assert duplicate.json()["error"]["code"] == "ALREADY_ASSIGNED"
@@ -106,7 +116,8 @@ def test_assignment_rules(
     assert refused.json()["error"]["code"] == "SUPPLIER_NOT_ACTIVE"
     closed = factory.project(status="COMPLETED")
     closed_response = client.post(
-        f"/api/projects/{closed.id}/suppliers", json={"supplierId": supplier.id},
+        f"/api/projects/{closed.id}/suppliers",
+        json={"supplierId": supplier.id},
         headers=manager.headers,
     )
     assert closed_response.status_code == 409
@@ -122,8 +133,9 @@ def test_remove_keeps_instances_and_reassign_fans_out_new_templates(
     factory.template(project)
     supplier = factory.supplier()
     factory.assign(project, supplier)
-    removed = client.delete(f"/api/projects/{project.id}/suppliers/{supplier.id}",
-                            headers=manager.headers)
+    removed = client.delete(
+        f"/api/projects/{project.id}/suppliers/{supplier.id}", headers=manager.headers
+    )
     assert removed.status_code == 200, removed.text
     assert removed.json()["status"] == "REMOVED"
     assert removed.json()["removedAt"] is not None
@@ -132,8 +144,11 @@ def test_remove_keeps_instances_and_reassign_fans_out_new_templates(
     factory.template(project)
     assert _count(session, supplier_id=supplier.id) == 1
     # ... until it is re-assigned: the assignment is reactivated and the gap filled.
-    again = client.post(f"/api/projects/{project.id}/suppliers", json={"supplierId": supplier.id},
-                        headers=manager.headers)
+    again = client.post(
+        f"/api/projects/{project.id}/suppliers",
+        json={"supplierId": supplier.id},
+        headers=manager.headers,
+    )
     assert again.status_code == 201, again.text
     assert again.json()["status"] == "ACTIVE"
     assert again.json()["instancesCreated"] == 1
@@ -150,8 +165,11 @@ def test_supplier_with_history_cannot_be_deleted(
     busy = factory.supplier()
     factory.assign(project, busy)
     instance_id = session.scalars(select(TaskInstance.id)).one()
-    client.patch(f"/api/task-instances/{instance_id}", json={"status": "IN_PROGRESS"},
-                 headers=manager.headers)
+    client.patch(
+        f"/api/task-instances/{instance_id}",
+        json={"status": "IN_PROGRESS"},
+        headers=manager.headers,
+    )
     refused = client.delete(f"/api/suppliers/{busy.id}", headers=manager.headers)
     assert refused.status_code == 409
     assert "INACTIVE" in refused.json()["error"]["message"]

@@ -24,8 +24,7 @@ def instance_id(factory: Factory, session: Session) -> int:
 
 
 def _patch(client: TestClient, caller: Caller, instance_id: int, **body: object) -> dict:
-    response = client.patch(f"/api/task-instances/{instance_id}", json=body,
-                            headers=caller.headers)
+    response = client.patch(f"/api/task-instances/{instance_id}", json=body, headers=caller.headers)
     return {**response.json(), "http": response.status_code}
 
 
@@ -41,9 +40,9 @@ def test_patch_status_writes_history_with_actor_reason_and_request_id(
     assert response.json()["status"] == "IN_PROGRESS"
     assert response.headers["ETag"] == '"2"'
     rows = session.scalars(select(TaskInstanceHistory)).all()
-    assert [(r.field, r.old_value, r.new_value, r.source, r.request_id, r.actor_id) for r in rows] == [
-        ("STATUS", "NOT_STARTED", "IN_PROGRESS", "API", "req-42", manager.token_id)
-    ]
+    assert [
+        (r.field, r.old_value, r.new_value, r.source, r.request_id, r.actor_id) for r in rows
+    ] == [("STATUS", "NOT_STARTED", "IN_PROGRESS", "API", "req-42", manager.token_id)]
     history = client.get(f"/api/task-instances/{instance_id}/history", headers=manager.headers)
     assert history.json()["items"][0]["reason"] == "kick-off held"
     assert history.json()["items"][0]["actor"] == "manager:test-manager"
@@ -65,10 +64,16 @@ def test_full_cycle_sets_and_clears_timestamps(
     assert approved["completedAt"] is not None
     reopened = _patch(client, manager, instance_id, status="IN_PROGRESS", reason="customer audit")
     assert reopened["completedAt"] is None
-    history = client.get(f"/api/task-instances/{instance_id}/history?field=STATUS",
-                         headers=manager.headers).json()["items"]
+    history = client.get(
+        f"/api/task-instances/{instance_id}/history?field=STATUS", headers=manager.headers
+    ).json()["items"]
     assert [item["newValue"] for item in history] == [
-        "IN_PROGRESS", "APPROVED", "SUBMITTED", "REJECTED", "SUBMITTED", "IN_PROGRESS"
+        "IN_PROGRESS",
+        "APPROVED",
+        "SUBMITTED",
+        "REJECTED",
+        "SUBMITTED",
+        "IN_PROGRESS",
     ]
 
 
@@ -79,7 +84,9 @@ def test_invalid_and_forbidden_transitions(
     assert invalid["http"] == 422
     assert invalid["error"]["code"] == "INVALID_TRANSITION"
     assert set(invalid["error"]["details"][0]["allowedTargets"]) == {
-        "IN_PROGRESS", "BLOCKED", "WAIVED"
+        "IN_PROGRESS",
+        "BLOCKED",
+        "WAIVED",
     }
     supplier_id = session.scalars(select(TaskInstance.supplier_id)).one()
     supplier = make_caller(session, Role.SUPPLIER, supplier_id)
@@ -88,26 +95,38 @@ def test_invalid_and_forbidden_transitions(
     forbidden = _patch(client, supplier, instance_id, status="APPROVED")
     assert forbidden["http"] == 403
     assert forbidden["error"]["code"] == "TRANSITION_FORBIDDEN"
-    due = _patch(client, supplier, instance_id, actualDue=days(40).isoformat())
+    due = _patch(
+        client, supplier, instance_id, actualDue=days(40).isoformat(), reasonCode="SUPPLIER_REQUEST"
+    )
     assert due["http"] == 403
     assert _patch(client, supplier, instance_id, notes="first samples shipped")["http"] == 200
-    assert session.scalar(
-        select(TaskInstance.status).where(TaskInstance.id == instance_id)
-    ) == "SUBMITTED"
+    assert (
+        session.scalar(select(TaskInstance.status).where(TaskInstance.id == instance_id))
+        == "SUBMITTED"
+    )
 
 
 def test_due_date_and_notes_are_audited_and_unchanged_fields_are_not(
     client: TestClient, manager: Caller, instance_id: int, session: Session
 ) -> None:
     new_due = days(45).isoformat()
-    moved = _patch(client, manager, instance_id, actualDue=new_due, notes="x", reason="tooling")
+    no_code = _patch(client, manager, instance_id, actualDue=new_due, reason="tooling")
+    assert no_code["http"] == 422
+    assert no_code["error"]["code"] == "REASON_CODE_REQUIRED"
+    moved = _patch(
+        client,
+        manager,
+        instance_id,
+        actualDue=new_due,
+        notes="x",
+        reason="tooling",
+        reasonCode="TOOLING_DELAY",
+    )
     assert moved["actualDue"] == new_due
     again = _patch(client, manager, instance_id, actualDue=new_due, notes="x")
     assert again["version"] == moved["version"]
     rows = session.scalars(select(TaskInstanceHistory).order_by(TaskInstanceHistory.id)).all()
-    assert sorted((r.field, r.new_value) for r in rows) == [
-        ("ACTUAL_DUE", new_due), ("NOTES", "x")
-    ]
+    assert sorted((r.field, r.new_value) for r in rows) == [("ACTUAL_DUE", new_due), ("NOTES", "x")]
     assert {r.reason for r in rows} == {"tooling"}
 
 
@@ -115,12 +134,16 @@ def test_stale_if_match_is_412_and_changes_nothing(
     client: TestClient, manager: Caller, instance_id: int, session: Session
 ) -> None:
     _patch(client, manager, instance_id, notes="one")
-    stale = client.patch(f"/api/task-instances/{instance_id}", json={"notes": "two"},
-                         headers={**manager.headers, "If-Match": '"1"'})
+    stale = client.patch(
+        f"/api/task-instances/{instance_id}",
+        json={"notes": "two"},
+        headers={**manager.headers, "If-Match": '"1"'},
+    )
     assert stale.status_code == 412
-    assert client.get(f"/api/task-instances/{instance_id}", headers=manager.headers).json()[
-        "notes"
-    ] == "one"
+    assert (
+        client.get(f"/api/task-instances/{instance_id}", headers=manager.headers).json()["notes"]
+        == "one"
+    )
     assert len(session.scalars(select(TaskInstanceHistory)).all()) == 1
 
 
@@ -162,10 +185,13 @@ def test_list_filters_overdue_and_pages(
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 12
-    assert seen == sorted(seen, key=lambda key: (key.split("#")[0], int(key.split("#")[1])),
-                          reverse=True)
-    by_status = client.get(base + "&status=NOT_STARTED&status=WAIVED&supplierId="
-                           f"{suppliers[1].id}", headers=viewer.headers).json()["items"]
+    assert seen == sorted(
+        seen, key=lambda key: (key.split("#")[0], int(key.split("#")[1])), reverse=True
+    )
+    by_status = client.get(
+        base + f"&status=NOT_STARTED&status=WAIVED&supplierId={suppliers[1].id}",
+        headers=viewer.headers,
+    ).json()["items"]
     assert len(by_status) == 4
 
 
@@ -181,15 +207,19 @@ def test_create_instance_checks_capability_and_duplicates(
     assert missing.status_code == 422
     assert missing.json()["error"]["code"] == "CAPABILITY_MISSING"
     plain = factory.template(project)
-    duplicate = client.post("/api/task-instances",
-                            json={**body, "taskTemplateId": plain.id}, headers=manager.headers)
+    duplicate = client.post(
+        "/api/task-instances", json={**body, "taskTemplateId": plain.id}, headers=manager.headers
+    )
     assert duplicate.status_code == 409
     instance_id = session.scalars(
         select(TaskInstance.id).where(TaskInstance.task_template_id == plain.id)
     ).one()
-    assert client.delete(f"/api/task-instances/{instance_id}",
-                         headers=manager.headers).status_code == 204
-    recreated = client.post("/api/task-instances",
-                            json={**body, "taskTemplateId": plain.id}, headers=manager.headers)
+    assert (
+        client.delete(f"/api/task-instances/{instance_id}", headers=manager.headers).status_code
+        == 204
+    )
+    recreated = client.post(
+        "/api/task-instances", json={**body, "taskTemplateId": plain.id}, headers=manager.headers
+    )
     assert recreated.status_code == 201, recreated.text
     assert recreated.json()["actualDue"] == plain.canonical_due.isoformat()

@@ -105,4 +105,6 @@ def test_random_walks_keep_the_timestamp_invariants(steps: list[tuple[Mover, int
 def test_gated_targets_need_prerequisites() -> None:
     assert transition(S.IN_PROGRESS, S.SUBMITTED, Mover.SUPPLIER, None).needs_prerequisites_done
     assert transition(S.SUBMITTED, S.APPROVED, Mover.MANAGER, None).needs_prerequisites_done
-    assert not transition(S.NOT_STARTED, S.IN_PROGRESS, Mover.SUPPLIER, None).needs_prerequisites_done
+    assert not transition(
+        S.NOT_STARTED, S.IN_PROGRESS, Mover.SUPPLIER, None
+    ).needs_prerequisites_done

@@ -1,5 +1,7 @@
 """Property tests of the pure dependency-graph functions."""
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,7 +23,7 @@ def _is_cycle(graph: dict[int, list[int]], cycle: list[int]) -> bool:
     return (
         len(cycle) >= 2
         and cycle[0] == cycle[-1]
-        and all(b in graph.get(a, []) for a, b in zip(cycle, cycle[1:], strict=False))
+        and all(b in graph.get(a, []) for a, b in itertools.pairwise(cycle))
     )
 
 

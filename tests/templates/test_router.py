@@ -26,8 +26,14 @@ def test_create_fans_out_to_capable_assigned_suppliers(
     factory.assign(project, factory.supplier())
     general = _create(client, manager, project.id, name="PPAP")
     assert general["instancesCreated"] == 2
-    special = _create(client, manager, project.id, name="Cpk", requiredCapability="machining",
-                      dependsOn=[general["id"]])
+    special = _create(
+        client,
+        manager,
+        project.id,
+        name="Cpk",
+        requiredCapability="machining",
+        dependsOn=[general["id"]],
+    )
     assert special["instancesCreated"] == 1
     assert special["dependsOn"] == [general["id"]]
     fetched = client.get(f"/api/task-templates/{special['id']}", headers=manager.headers)
@@ -50,17 +56,20 @@ def test_dependencies_stay_in_the_project_and_acyclic(
     )
     assert outside.status_code == 422
     assert outside.json()["error"]["code"] == "DEPENDENCY_NOT_IN_PROJECT"
-    cycle = client.patch(f"/api/task-templates/{a['id']}", json={"dependsOn": [c["id"]]},
-                         headers=manager.headers)
+    cycle = client.patch(
+        f"/api/task-templates/{a['id']}", json={"dependsOn": [c["id"]]}, headers=manager.headers
+    )
     assert cycle.status_code == 422
     assert cycle.json()["error"]["code"] == "DEPENDENCY_CYCLE"
     assert set(cycle.json()["error"]["details"][0]["cycle"]) == {a["id"], b["id"], c["id"]}
-    itself = client.patch(f"/api/task-templates/{a['id']}", json={"dependsOn": [a["id"]]},
-                          headers=manager.headers)
+    itself = client.patch(
+        f"/api/task-templates/{a['id']}", json={"dependsOn": [a["id"]]}, headers=manager.headers
+    )
     assert itself.status_code == 422
-    assert client.get(f"/api/task-templates/{a['id']}", headers=manager.headers).json()[
-        "dependsOn"
-    ] == []
+    assert (
+        client.get(f"/api/task-templates/{a['id']}", headers=manager.headers).json()["dependsOn"]
+        == []
+    )
 
 
 def test_delete_rules(client: TestClient, manager: Caller, factory: Factory) -> None:
@@ -70,8 +79,12 @@ def test_delete_rules(client: TestClient, manager: Caller, factory: Factory) -> 
     blocked = client.delete(f"/api/task-templates/{a['id']}", headers=manager.headers)
     assert blocked.status_code == 409
     assert blocked.json()["error"]["code"] == "HAS_DEPENDENTS"
-    assert client.delete(f"/api/task-templates/{b['id']}", headers=manager.headers).status_code == 204
-    assert client.delete(f"/api/task-templates/{a['id']}", headers=manager.headers).status_code == 204
+    assert (
+        client.delete(f"/api/task-templates/{b['id']}", headers=manager.headers).status_code == 204
+    )
+    assert (
+        client.delete(f"/api/task-templates/{a['id']}", headers=manager.headers).status_code == 204
+    )
     assert client.get(f"/api/task-templates/{a['id']}", headers=manager.headers).status_code == 404
 
 
@@ -83,7 +96,8 @@ def test_duplicate_name_and_list_order(
     _create(client, manager, project.id, name="Early", sequence=1)
     duplicate = client.post(
         f"/api/projects/{project.id}/task-templates",
-        json={"name": "Late", "canonicalDue": days(30).isoformat()}, headers=manager.headers,
+        json={"name": "Late", "canonicalDue": days(30).isoformat()},
+        headers=manager.headers,
     )
     assert duplicate.status_code == 409
     listed = client.get(f"/api/projects/{project.id}/task-templates", headers=manager.headers)

@@ -30,6 +30,28 @@ class ChangeSource(enum.StrEnum):
     IMPORT = "IMPORT"
 
 
+class ReasonCode(enum.StrEnum):
+    """Why a due date moved (every due-date change names one)."""
+
+    SUPPLIER_REQUEST = "SUPPLIER_REQUEST"
+    CUSTOMER_CHANGE = "CUSTOMER_CHANGE"
+    TOOLING_DELAY = "TOOLING_DELAY"
+    MATERIAL_SHORTAGE = "MATERIAL_SHORTAGE"
+    QUALITY_ISSUE = "QUALITY_ISSUE"
+    ENGINEERING_CHANGE = "ENGINEERING_CHANGE"
+    PLAN_CHANGE = "PLAN_CHANGE"
+    OTHER = "OTHER"
+
+
+class AuditEntity(enum.StrEnum):
+    """What kind of object an audit-log row is about."""
+
+    PROJECT = "PROJECT"
+    TEMPLATE = "TEMPLATE"
+    CALENDAR = "CALENDAR"
+    SUPPLIER = "SUPPLIER"
+
+
 class TaskInstanceHistory(Base):
     """One changed field of one task instance, who changed it, when, why and how."""
 
@@ -49,4 +71,32 @@ class TaskInstanceHistory(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource, "source"))
     bulk_operation_id: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    reason_code: Mapped[ReasonCode | None] = mapped_column(enum_column(ReasonCode, "reason_code"))
+    # Every row written by one logical change (a PATCH and its cascade, a template move and
+    # the instances that follow it) carries the same change id.
+    change_id: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+class AuditLog(Base):
+    """A change of something other than a task instance (templates, calendars, suppliers)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "entity", "entity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    entity: Mapped[AuditEntity] = mapped_column(enum_column(AuditEntity, "entity"))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[ReasonCode | None] = mapped_column(enum_column(ReasonCode, "reason_code"))
+    source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource, "source"))
+    change_id: Mapped[str | None] = mapped_column(String(32), index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import ChangeSource, HistoryField, TaskInstanceHistory
+from supplytrack.audit.models import (
+    AuditLog,
+    ChangeSource,
+    HistoryField,
+    ReasonCode,
+    TaskInstanceHistory,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """Filters of an instance's audit trail."""
+
+    field: HistoryField | None = None
+    source: ChangeSource | None = None
+    reason_code: ReasonCode | None = None
+    change_id: str | None = None
 
 
 class HistoryRepository:
@@ -22,24 +39,29 @@ class HistoryRepository:
         if rows:
             self.session.execute(insert(TaskInstanceHistory), list(rows))
 
+    def append_log(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert audit-log rows (bulk_operation_id belongs to instance history only)."""
+        if rows:
+            self.session.execute(
+                insert(AuditLog),
+                [{k: v for k, v in row.items() if k != "bulk_operation_id"} for row in rows],
+            )
+
     def page(
-        self,
-        task_instance_id: int,
-        *,
-        field: HistoryField | None,
-        source: ChangeSource | None,
-        before_id: int | None,
-        limit: int,
+        self, task_instance_id: int, where: HistoryFilter, *, before_id: int | None, limit: int
     ) -> Sequence[TaskInstanceHistory]:
         """Newest first, one more than ``limit``."""
-        stmt = select(TaskInstanceHistory).where(
-            TaskInstanceHistory.task_instance_id == task_instance_id
-        )
-        if field is not None:
-            stmt = stmt.where(TaskInstanceHistory.field == field)
-        if source is not None:
-            stmt = stmt.where(TaskInstanceHistory.source == source)
+        h = TaskInstanceHistory
+        stmt = select(h).where(h.task_instance_id == task_instance_id)
+        for column, value in (
+            (h.field, where.field),
+            (h.source, where.source),
+            (h.reason_code, where.reason_code),
+            (h.change_id, where.change_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
         if before_id is not None:
-            stmt = stmt.where(TaskInstanceHistory.id < before_id)
-        stmt = stmt.order_by(TaskInstanceHistory.id.desc()).limit(limit + 1)
+            stmt = stmt.where(h.id < before_id)
+        stmt = stmt.order_by(h.id.desc()).limit(limit + 1)
         return self.session.scalars(stmt).all()

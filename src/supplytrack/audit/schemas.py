@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from supplytrack.audit.models import ChangeSource, HistoryField
+from supplytrack.audit.models import ChangeSource, HistoryField, ReasonCode
 from supplytrack.core.schemas import ReadModel
 
 
@@ -25,3 +25,7 @@ class HistoryRead(ReadModel):
     source: ChangeSource = Field(description="API, BULK, CASCADE, SYSTEM or IMPORT.")
     bulk_operation_id: int | None = Field(description="The bulk operation it was part of.")
     request_id: str | None = Field(description="The request that made the change.")
+    reason_code: ReasonCode | None = Field(description="Why a due date moved.")
+    change_id: str | None = Field(
+        description="Shared by every row of one change (e.g. a move and its cascade)."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -9,8 +10,14 @@ from enum import Enum
 
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import ChangeSource, HistoryField, TaskInstanceHistory
-from supplytrack.audit.repository import HistoryRepository
+from supplytrack.audit.models import (
+    AuditEntity,
+    ChangeSource,
+    HistoryField,
+    ReasonCode,
+    TaskInstanceHistory,
+)
+from supplytrack.audit.repository import HistoryFilter, HistoryRepository
 from supplytrack.auth.actor import Actor
 from supplytrack.core.context import current_request_id
 from supplytrack.core.time import utcnow
@@ -25,6 +32,21 @@ def as_text(value: object) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def new_change_id() -> str:
+    """A fresh id grouping every row one logical change writes (the change and its cascade)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why a change is made: the audit trail's reason, reason code and change id."""
+
+    reason: str | None = None
+    reason_code: ReasonCode | None = None
+    change_id: str | None = None
+    bulk_operation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +66,8 @@ class AuditService:
         self.actor = actor
         self.history = HistoryRepository(session)
 
-    def record(
-        self,
-        changes: Sequence[Change],
-        *,
-        source: ChangeSource,
-        reason: str | None,
-        bulk_operation_id: int | None = None,
-    ) -> None:
-        """Append one history row per change."""
-        now = utcnow()
-        request_id = current_request_id()
+    def record(self, changes: Sequence[Change], *, source: ChangeSource, why: Why) -> None:
+        """Append one history row per changed field of a task instance."""
         self.history.append(
             [
                 {
@@ -62,28 +75,50 @@ class AuditService:
                     "field": change.field,
                     "old_value": as_text(change.old),
                     "new_value": as_text(change.new),
-                    "changed_at": now,
-                    "actor_id": self.actor.token_id,
-                    "actor": self.actor.label,
-                    "reason": reason,
-                    "source": source,
-                    "bulk_operation_id": bulk_operation_id,
-                    "request_id": request_id,
+                    **self._who(source, why),
                 }
                 for change in changes
             ]
         )
 
-    def page(
+    def log(
         self,
-        task_instance_id: int,
+        entity: AuditEntity,
+        entity_id: int,
+        fields: Sequence[tuple[str, object, object]],
         *,
-        field: HistoryField | None,
-        source: ChangeSource | None,
-        before_id: int | None,
-        limit: int,
+        source: ChangeSource,
+        why: Why,
+    ) -> None:
+        """Append audit-log rows for a change of a template, calendar, project or supplier."""
+        rows = [
+            {
+                "entity": entity,
+                "entity_id": entity_id,
+                "field": name,
+                "old_value": as_text(old),
+                "new_value": as_text(new),
+                **self._who(source, why),
+            }
+            for name, old, new in fields
+        ]
+        self.history.append_log(rows)
+
+    def _who(self, source: ChangeSource, why: Why) -> dict[str, object]:
+        return {
+            "changed_at": utcnow(),
+            "actor_id": self.actor.token_id,
+            "actor": self.actor.label,
+            "reason": why.reason,
+            "reason_code": why.reason_code,
+            "change_id": why.change_id,
+            "source": source,
+            "bulk_operation_id": why.bulk_operation_id,
+            "request_id": current_request_id(),
+        }
+
+    def page(
+        self, task_instance_id: int, where: HistoryFilter, *, before_id: int | None, limit: int
     ) -> Sequence[TaskInstanceHistory]:
         """The trail of one instance, newest first (visibility is the caller's check)."""
-        return self.history.page(
-            task_instance_id, field=field, source=source, before_id=before_id, limit=limit
-        )
+        return self.history.page(task_instance_id, where, before_id=before_id, limit=limit)

@@ -6,11 +6,12 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import Engine, Row, Select, create_engine, event, exc
+from sqlalchemy import Engine, Integer, Row, Select, any_, bindparam, create_engine, event, exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -220,3 +221,17 @@ def is_retryable(error: BaseException) -> bool:
     if not isinstance(error, exc.DBAPIError | exc.TimeoutError):
         return False
     return _sqlstate(error) in _RETRYABLE_SQLSTATES or is_unavailable(error)
+
+
+def id_in(column: Any, ids: Sequence[int], dialect_name: str) -> Any:
+    """``column IN ids``: one array parameter on PostgreSQL, expanding parameters elsewhere."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))
+
+
+def chunks(ids: Sequence[int], size: int = 5000) -> Iterator[Sequence[int]]:
+    """Sorted id chunks for set-based writes (sorted: rows lock in one order, no deadlocks)."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]

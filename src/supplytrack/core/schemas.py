@@ -80,6 +80,7 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 MAX_ID = 2_147_483_647
 BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 WholeNumber = Annotated[int, Strict()]
+ShiftAmount = Annotated[int, Strict(), Field(ge=-3650, le=3650)]
 Flag = Annotated[bool, Strict()]
 
 

@@ -73,10 +73,16 @@ class ProjectService:
         code = changes.get("code")
         if isinstance(code, str) and self.projects.code_taken(code, except_id=project_id):
             raise ProjectCodeTaken(code)
-        if assign(project, changes):
+        changed = assign(project, changes)
+        if changed:
             start, sop = project.start_date, project.sop_date
             if start is not None and sop is not None and sop < start:
                 raise ProjectWindowInvalid
+            if {"start_date", "sop_date"} & set(changed):
+                # Imported here: templates depend on projects, not the other way round.
+                from supplytrack.templates.service import TemplateService  # noqa: PLC0415
+
+                TemplateService(self.session, self.actor).outside_window(project)
             self.projects.flush()
         return project
 

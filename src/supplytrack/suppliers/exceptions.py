@@ -41,3 +41,26 @@ class AlreadyAssigned(Conflict):
             f"supplier {supplier_id} is already assigned to project {project_id}",
             code="ALREADY_ASSIGNED",
         )
+
+
+class CapabilityInUse(Conflict):
+    """Open instances still need a capability that is being removed."""
+
+    def __init__(self, capabilities: list[str], instance_ids: list[int]) -> None:
+        super().__init__(
+            f"{len(instance_ids)} open task instances need {', '.join(capabilities)};"
+            " pass force: true with a reason to waive them",
+            code="CAPABILITY_IN_USE",
+            details=[{"taskInstanceId": instance_id} for instance_id in instance_ids[:100]],
+        )
+
+
+class ForceNeedsReason(BusinessRuleError):
+    """Waiving instances by force needs a reason."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "force waives open instances and needs a reason",
+            code="REASON_REQUIRED",
+            details=[{"field": "reason"}],
+        )

@@ -131,6 +131,14 @@ class SupplierRepository(Repository):
             found[supplier_id].append(capability)
         return found
 
+    def active_assignments(self, supplier_id: int) -> Sequence[SupplierProject]:
+        """The supplier's ACTIVE assignments."""
+        stmt = select(SupplierProject).where(
+            SupplierProject.supplier_id == supplier_id,
+            SupplierProject.status == AssignmentStatus.ACTIVE,
+        )
+        return self.session.scalars(stmt.order_by(SupplierProject.id)).all()
+
     def replace_capabilities(self, supplier_id: int, capabilities: Sequence[str]) -> None:
         """Make the supplier's capability set exactly ``capabilities``."""
         self.session.execute(

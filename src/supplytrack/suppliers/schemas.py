@@ -7,7 +7,16 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from supplytrack.core.schemas import BodyId, Capability, Code, Name, ReadModel, WriteModel
+from supplytrack.core.schemas import (
+    BodyId,
+    Capability,
+    Code,
+    Flag,
+    Name,
+    ReadModel,
+    Reason,
+    WriteModel,
+)
 from supplytrack.suppliers.models import AssignmentStatus, SupplierStatus
 
 Email = Annotated[
@@ -45,6 +54,12 @@ class SupplierUpdate(WriteModel):
     contact_email: Email | None = Field(None, description="Quality contact.")
     status: SupplierStatus | None = Field(None, description="ACTIVE, SUSPENDED, INACTIVE.")
     capabilities: Capabilities | None = Field(None, description="The new set of capabilities.")
+    force: Flag = Field(
+        False,
+        description="Remove capabilities even when open instances need them: those instances"
+        " are WAIVED (needs a reason).",
+    )
+    reason: Reason | None = Field(None, description="Why (audit trail; required with force).")
 
     @model_validator(mode="after")
     def _not_null(self) -> Self:

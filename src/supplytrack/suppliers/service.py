@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.models import AuditEntity, ChangeSource
+from supplytrack.audit.service import AuditService, Why, new_change_id
 from supplytrack.auth.actor import Actor, system_actor
 from supplytrack.core.db import AnyRow
 from supplytrack.core.errors import NotFound
@@ -17,6 +19,8 @@ from supplytrack.core.time import utcnow
 from supplytrack.projects.service import ProjectService
 from supplytrack.suppliers.exceptions import (
     AlreadyAssigned,
+    CapabilityInUse,
+    ForceNeedsReason,
     SupplierCodeTaken,
     SupplierHasHistory,
     SupplierNotActive,
@@ -98,26 +102,61 @@ class SupplierService:
     def update(
         self, supplier_id: int, changes: Mapping[str, Any], expected_version: int | None
     ) -> SupplierView:
-        """Change some fields; a given capability set replaces the old one."""
+        """Change some fields; a given capability set replaces the old one.
+
+        Capabilities added fan out the milestones that need them; capabilities removed while
+        open instances need them are refused (409) unless ``force``, which waives those
+        instances with the given reason. Both are audited.
+        """
         supplier = self.get(supplier_id, for_update=True)
         check_version(supplier.version, expected_version, f"supplier {supplier_id}")
         values = dict(changes)
         new_capabilities: list[str] | None = values.pop("capabilities", None)
+        force = bool(values.pop("force", False))
+        reason: str | None = values.pop("reason", None)
         code = values.get("code")
         if code is not None and self.suppliers.code_taken(code, except_id=supplier_id):
             raise SupplierCodeTaken(code)
         changed = assign(supplier, values)
         current = self.capabilities(supplier_id)
         if new_capabilities is not None and new_capabilities != current:
-            self.suppliers.replace_capabilities(supplier_id, new_capabilities)
+            self._change_capabilities(supplier, current, new_capabilities, force, reason)
             current = list(new_capabilities)
-            if not changed:
-                # A capability change is a change of the supplier: bump its version.
-                supplier.updated_at = utcnow()
-                changed = ["capabilities"]
+            changed.append("capabilities")
         if changed:
+            # A capability change is a change of the supplier: bump its version.
+            supplier.updated_at = utcnow()
             self.suppliers.flush()
         return supplier, current
+
+    def _change_capabilities(
+        self, supplier: Supplier, old: list[str], new: list[str], force: bool, reason: str | None
+    ) -> None:
+        # Imported here: the tasks service asks this module for assignments.
+        from supplytrack.tasks.service import TaskService  # noqa: PLC0415
+
+        tasks = TaskService(self.session, self.actor)
+        removed = sorted(set(old) - set(new))
+        why = Why(reason=reason, change_id=new_change_id())
+        if removed:
+            needing = tasks.open_needing(supplier.id, removed)
+            if needing and not force:
+                raise CapabilityInUse(removed, needing)
+            if needing and not (reason and reason.strip()):
+                raise ForceNeedsReason
+            if needing:
+                tasks.waive_needing(supplier.id, removed, why)
+        self.suppliers.replace_capabilities(supplier.id, new)
+        AuditService(self.session, self.actor).log(
+            AuditEntity.SUPPLIER,
+            supplier.id,
+            [("capabilities", ",".join(old), ",".join(new))],
+            source=ChangeSource.API,
+            why=why,
+        )
+        if set(new) - set(old):
+            for assignment in self.suppliers.active_assignments(supplier.id):
+                tasks.fan_out_assignment(assignment)
 
     def delete(self, supplier_id: int, expected_version: int | None) -> None:
         """Delete a supplier with no recorded work and no tokens (409 otherwise)."""

@@ -65,3 +65,13 @@ class AssignmentRemoved(Conflict):
             f"assignment {assignment_id} is REMOVED; re-assign the supplier first",
             code="ASSIGNMENT_REMOVED",
         )
+
+
+class InstanceCompleted(Conflict):
+    """APPROVED and WAIVED milestones keep their dates; reopen first."""
+
+    def __init__(self, instance_id: int, status: str) -> None:
+        super().__init__(
+            f"task instance {instance_id} is {status}; reopen it before moving its due date",
+            code="INSTANCE_COMPLETED",
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,23 +12,26 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    case,
     exists,
     insert,
     literal,
     not_,
     or_,
     select,
+    update,
 )
 
 from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.core.db import AnyRow, AnySelect
+from supplytrack.core.db import AnyRow, AnySelect, chunks, id_in
 from supplytrack.core.models import UTCDateTime
 from supplytrack.core.pagination import Sort, apply_keyset
 from supplytrack.core.repository import Repository
+from supplytrack.projects.models import Project
 from supplytrack.suppliers.models import AssignmentStatus, SupplierCapability, SupplierProject
-from supplytrack.tasks.enums import OVERDUE_STATUSES, TaskStatus
+from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.templates.models import TaskTemplate
+from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
 
 T = TaskInstance
 SORTABLE = {
@@ -70,6 +73,12 @@ def overdue_condition(today: date) -> ColumnElement[bool]:
     return and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)
 
 
+def at_risk_condition() -> ColumnElement[bool]:
+    """Open and due after the project's start of production (derived, never stored)."""
+    sop = select(Project.sop_date).where(Project.id == T.project_id).scalar_subquery()
+    return and_(T.status.in_(sorted(OPEN_STATUSES)), T.actual_due > sop)
+
+
 def _read_columns(today: date) -> tuple[Any, ...]:
     return (
         T.id,
@@ -79,7 +88,8 @@ def _read_columns(today: date) -> tuple[Any, ...]:
         T.task_template_id,
         T.status,
         T.actual_due,
-        overdue_condition(today).label("overdue"),
+        case((overdue_condition(today), True), else_=False).label("overdue"),
+        case((at_risk_condition(), True), else_=False).label("at_risk"),
         T.submitted_at,
         T.completed_at,
         T.notes,
@@ -189,8 +199,10 @@ class TaskRepository(Repository):
             literal(now, UTCDateTime()),
             literal(now, UTCDateTime()),
         ).where(TaskTemplate.project_id == assignment.project_id, capable, missing)
-        result = self.session.execute(insert(T).from_select(_INSERTED, rows))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        result = self.session.connection().execute(
+            insert(T).from_select(_INSERTED, rows), execution_options={"preserve_rowcount": True}
+        )
+        return int(result.rowcount)
 
     def fan_out_template(self, template: TaskTemplate, now: datetime) -> int:
         """One INSERT ... SELECT: an instance for every active, capable assignment."""
@@ -215,5 +227,93 @@ class TaskRepository(Repository):
                     SupplierCapability.capability == template.required_capability,
                 )
             )
-        result = self.session.execute(insert(T).from_select(_INSERTED, rows))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        result = self.session.connection().execute(
+            insert(T).from_select(_INSERTED, rows), execution_options={"preserve_rowcount": True}
+        )
+        return int(result.rowcount)
+
+    def schedule_rows(
+        self,
+        project_id: int,
+        *,
+        supplier_project_ids: Iterable[int] | None = None,
+        template_ids: Iterable[int] | None = None,
+        include_removed: bool = False,
+    ) -> Sequence[AnyRow]:
+        """Open instances of a project, locked for the date change that reads them.
+
+        Rows are (id, supplier_project_id, task_template_id, actual_due, status); APPROVED and
+        WAIVED instances are history and are neither moved nor in the way.
+        """
+        dialect = self.session.get_bind().dialect.name
+        stmt = select(
+            T.id, T.supplier_project_id, T.task_template_id, T.actual_due, T.status
+        ).where(T.project_id == project_id, T.status.not_in(sorted(DONE_STATUSES)))
+        if not include_removed:
+            stmt = stmt.where(
+                exists().where(
+                    SupplierProject.id == T.supplier_project_id,
+                    SupplierProject.status == AssignmentStatus.ACTIVE,
+                )
+            )
+        if supplier_project_ids is not None:
+            stmt = stmt.where(id_in(T.supplier_project_id, list(supplier_project_ids), dialect))
+        if template_ids is not None:
+            stmt = stmt.where(id_in(T.task_template_id, list(template_ids), dialect))
+        return self.session.execute(stmt.order_by(T.id).with_for_update()).all()
+
+    def set_due_dates(self, new_dates: Mapping[int, date], now: datetime) -> None:
+        """Set many due dates: one UPDATE per (new date, chunk of sorted ids)."""
+        dialect = self.session.get_bind().dialect.name
+        by_date: dict[date, list[int]] = {}
+        for instance_id, day in new_dates.items():
+            by_date.setdefault(day, []).append(instance_id)
+        for day, ids in sorted(by_date.items()):
+            for chunk in chunks(ids):
+                self.session.execute(
+                    update(T)
+                    .where(id_in(T.id, chunk, dialect))
+                    .values(actual_due=day, version=T.version + 1, updated_at=now),
+                    execution_options={"synchronize_session": False},
+                )
+
+    def prerequisite_instances(self, instance: TaskInstance) -> Sequence[AnyRow]:
+        """(id, task_template_id, status) of the instance's prerequisites for its supplier."""
+        stmt = (
+            select(T.id, T.task_template_id, T.status)
+            .join(
+                TaskTemplateDependency, TaskTemplateDependency.depends_on_id == T.task_template_id
+            )
+            .where(
+                TaskTemplateDependency.template_id == instance.task_template_id,
+                T.supplier_project_id == instance.supplier_project_id,
+            )
+            .order_by(T.id)
+        )
+        return self.session.execute(stmt).all()
+
+    def open_needing(self, supplier_id: int, capabilities: Sequence[str]) -> Sequence[AnyRow]:
+        """(id, status) of the supplier's open instances whose milestone needs a capability."""
+        stmt = (
+            select(T.id, T.status)
+            .join(TaskTemplate, TaskTemplate.id == T.task_template_id)
+            .where(
+                T.supplier_id == supplier_id,
+                T.status.in_(sorted(OPEN_STATUSES)),
+                TaskTemplate.required_capability.in_(list(capabilities)),
+            )
+            .order_by(T.id)
+            .with_for_update(of=T)
+        )
+        return self.session.execute(stmt).all()
+
+    def set_done(self, ids: Sequence[int], status: TaskStatus, now: datetime) -> None:
+        """Close many instances (WAIVED or APPROVED) set-based, in sorted id chunks."""
+        dialect = self.session.get_bind().dialect.name
+        for chunk in chunks(ids):
+            self.session.execute(
+                update(T)
+                .where(id_in(T.id, chunk, dialect))
+                .values(status=status, completed_at=now, version=T.version + 1, updated_at=now),
+                execution_options={"synchronize_session": False},
+            )

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from supplytrack.audit.models import ChangeSource, HistoryField
+from supplytrack.audit.models import ChangeSource, HistoryField, ReasonCode
+from supplytrack.audit.repository import HistoryFilter
 from supplytrack.audit.schemas import HistoryRead
 from supplytrack.auth.dependencies import AnyActor, DbSession, Manager, TaskWriter
 from supplytrack.core.db import AnyRow
@@ -18,13 +19,33 @@ from supplytrack.core.pagination import (
     decode_id_cursor,
     encode_id_cursor,
     page_of,
+    parse_sort,
 )
 from supplytrack.core.routing import UnitOfWorkRoute
-from supplytrack.core.schemas import Page, changes_of
+from supplytrack.core.schemas import IsoDate, Page, changes_of
 from supplytrack.tasks.dependencies import task_filter, task_sort
+from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import TaskFilter
-from supplytrack.tasks.schemas import TaskInstanceCreate, TaskInstanceRead, TaskInstanceUpdate
+from supplytrack.tasks.schemas import (
+    TaskInstanceAsOf,
+    TaskInstanceCreate,
+    TaskInstanceRead,
+    TaskInstanceUpdate,
+)
 from supplytrack.tasks.service import TaskService
+
+AsOf = Annotated[
+    IsoDate | None,
+    Query(alias="asOf", description="Show the plan as it stood at the end of this day."),
+]
+
+
+class _Id:
+    """Just an id, for paging rows that are already shaped."""
+
+    def __init__(self, value: int) -> None:
+        self.id = value
+
 
 router = APIRouter(
     prefix="/api/task-instances", tags=["task instances"], route_class=UnitOfWorkRoute
@@ -43,11 +64,25 @@ def list_instances(
     session: DbSession,
     where: Annotated[TaskFilter, Depends(task_filter)],
     sort: Annotated[Sort, Depends(task_sort)],
+    as_of: AsOf = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[TaskInstanceRead]:
-    """Task instances matching the filters (a supplier token sees its own only)."""
-    rows = TaskService(session, actor).page(where, sort=sort, cursor=cursor, limit=limit)
+) -> Page[TaskInstanceRead] | Page[TaskInstanceAsOf]:
+    """Task instances matching the filters (a supplier token sees its own only).
+
+    With ``asOf``, statuses and due dates are those at the end of that day, rebuilt from the
+    audit trail; filters apply to those values and the list is ordered by id.
+    """
+    service = TaskService(session, actor)
+    if as_of is not None:
+        shaped = service.page_as_of(where, as_of, cursor=cursor, limit=limit)
+        by_id = parse_sort("id", {"id": TaskInstance.id}, TaskInstance.id)
+        kept, next_as_of = page_of([_Id(item["id"]) for item in shaped], by_id, limit)
+        return Page[TaskInstanceAsOf](
+            items=[TaskInstanceAsOf.model_validate(item) for item in shaped[: len(kept)]],
+            next_cursor=next_as_of,
+        )
+    rows = service.page(where, sort=sort, cursor=cursor, limit=limit)
     items, next_cursor = page_of(rows, sort, limit)
     return Page[TaskInstanceRead](
         items=[TaskInstanceRead.model_validate(row) for row in items], next_cursor=next_cursor
@@ -67,10 +102,17 @@ def create_instance(
 
 @router.get("/{instance_id}", responses=responses(403, 404, 422))
 def get_instance(
-    instance_id: PathId, actor: AnyActor, session: DbSession, response: Response
-) -> TaskInstanceRead:
-    """One task instance with its ETag."""
-    return _one(response, TaskService(session, actor).read(instance_id))
+    instance_id: PathId,
+    actor: AnyActor,
+    session: DbSession,
+    response: Response,
+    as_of: AsOf = None,
+) -> TaskInstanceRead | TaskInstanceAsOf:
+    """One task instance with its ETag; with ``asOf``, as it stood at the end of that day."""
+    service = TaskService(session, actor)
+    if as_of is not None:
+        return TaskInstanceAsOf.model_validate(service.read_as_of(instance_id, as_of))
+    return _one(response, service.read(instance_id))
 
 
 @router.patch("/{instance_id}", responses=responses(403, 404, 409, 412, 422))
@@ -108,12 +150,20 @@ def instance_history(
     session: DbSession,
     field: Annotated[HistoryField | None, Query(description="Only this field.")] = None,
     source: Annotated[ChangeSource | None, Query(description="Only this source.")] = None,
+    reason_code: Annotated[
+        ReasonCode | None, Query(alias="reasonCode", description="Only this reason code.")
+    ] = None,
+    change_id: Annotated[
+        str | None,
+        Query(alias="changeId", pattern="^[0-9a-f]{32}$", description="Only this change."),
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[HistoryRead]:
     """The audit trail of one instance, newest first."""
+    where = HistoryFilter(field=field, source=source, reason_code=reason_code, change_id=change_id)
     rows = TaskService(session, actor).history(
-        instance_id, field=field, source=source, before_id=decode_id_cursor(cursor), limit=limit
+        instance_id, where, before_id=decode_id_cursor(cursor), limit=limit
     )
     items = [HistoryRead.model_validate(row) for row in rows[:limit]]
     next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None

@@ -5,9 +5,11 @@ A graph maps each template id to the ids it depends on (its prerequisites).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TypeVar
 
 Graph = Mapping[int, Iterable[int]]
+N = TypeVar("N", bound=Hashable)
 
 
 def find_cycle(graph: Graph) -> list[int] | None:
@@ -49,9 +51,9 @@ def with_edges(
     return copy
 
 
-def dependents(graph: Graph) -> dict[int, list[int]]:
-    """The reverse graph: for each template, the templates that depend on it."""
-    reverse: dict[int, list[int]] = {}
+def dependents(graph: Mapping[N, Iterable[N]]) -> dict[N, list[N]]:
+    """The reverse graph: for each node, the nodes that depend on it."""
+    reverse: dict[N, list[N]] = {}
     for node, prerequisites in graph.items():
         for prerequisite in prerequisites:
             reverse.setdefault(prerequisite, []).append(node)

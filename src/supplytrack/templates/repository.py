@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from sqlalchemy import delete, exists, insert, select
 
@@ -108,6 +109,13 @@ class TemplateRepository(Repository):
         for template_id, depends_on_id in rows:
             graph.setdefault(template_id, []).append(depends_on_id)
         return graph
+
+    def project_dates(self, project_id: int) -> dict[int, date]:
+        """Planned date of every template of a project."""
+        stmt = select(TaskTemplate.id, TaskTemplate.canonical_due).where(
+            TaskTemplate.project_id == project_id
+        )
+        return {row.id: row.canonical_due for row in self.session.execute(stmt)}
 
     def replace_dependencies(self, template: TaskTemplate, prerequisites: Sequence[int]) -> None:
         """Make the template depend on exactly ``prerequisites``."""

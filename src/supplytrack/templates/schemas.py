@@ -7,13 +7,17 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
+from supplytrack.audit.models import ReasonCode
 from supplytrack.core.schemas import (
     BodyId,
     Capability,
+    Flag,
     IsoDate,
     LongText,
     Name,
     ReadModel,
+    Reason,
+    ShiftAmount,
     WholeNumber,
     WriteModel,
 )
@@ -42,11 +46,25 @@ class TemplateCreate(WriteModel):
 
 
 class TemplateUpdate(WriteModel):
-    """A partial change of a milestone; dependsOn, when given, replaces the set."""
+    """A partial change of a milestone; dependsOn, when given, replaces the set.
+
+    A new planned date is given as ``canonicalDue`` or as a shift (``shiftDays``,
+    ``shiftWorkingDays``). Instances still on the old planned date follow it; instances moved
+    per supplier keep their date unless ``force``. With ``cascade``, every downstream milestone
+    (and its instances) moves later by the same amount.
+    """
 
     name: Name | None = Field(None, description="Milestone name.")
     description: LongText | None = Field(None, description="What the supplier must deliver.")
     canonical_due: IsoDate | None = Field(None, description="The planned date.")
+    shift_days: ShiftAmount | None = Field(None, description="Move the planned date by N days.")
+    shift_working_days: ShiftAmount | None = Field(
+        None, description="Move the planned date by N working days of the project calendar."
+    )
+    cascade: Flag = Field(False, description="Move every downstream milestone by as much.")
+    force: Flag = Field(False, description="Move instances that suppliers had moved too.")
+    reason_code: ReasonCode | None = Field(None, description="Required with a date change.")
+    reason: Reason | None = Field(None, description="Why (audit trail).")
     sequence: WholeNumber | None = Field(None, ge=0, le=100_000, description="Display order.")
     required_capability: Capability | None = Field(
         None, description="Only while no instances exist."
@@ -55,10 +73,21 @@ class TemplateUpdate(WriteModel):
 
     @model_validator(mode="after")
     def _not_null(self) -> Self:
-        for required in ("name", "canonical_due", "sequence", "depends_on"):
-            if required in self.model_fields_set and getattr(self, required) is None:
+        given = self.model_fields_set
+        for required in (
+            "name",
+            "canonical_due",
+            "sequence",
+            "depends_on",
+            "shift_days",
+            "shift_working_days",
+        ):
+            if required in given and getattr(self, required) is None:
                 msg = f"{required} cannot be null"
                 raise ValueError(msg)
+        if len(given & {"canonical_due", "shift_days", "shift_working_days"}) > 1:
+            msg = "give the new date one way: canonicalDue, shiftDays or shiftWorkingDays"
+            raise ValueError(msg)
         return self
 
 

@@ -1,0 +1,1 @@
+"""Working-day calendars of projects (working weekdays and holidays)."""

@@ -1,0 +1,1 @@
+"""Moving due dates: shifts in calendar or working days, cascades along dependencies."""

@@ -1,0 +1,80 @@
+"""supplytrack import: the only bypass of the date rules, audited as IMPORT, all or nothing."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.cli import app as cli
+from supplytrack.core.db import Database
+from supplytrack.core.settings import get_settings
+from supplytrack.tasks.models import TaskInstance
+from tests.fixtures.factories import Factory, days
+
+
+@pytest.fixture
+def cli_database(committed_database: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    monkeypatch.setenv("DATABASE_URL", committed_database.url)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+    with committed_database.session_scope() as session:
+        factory = Factory(session)
+        project = factory.project(code="EV-9")
+        factory.template(project, name="PPAP", canonical_due=days(30))
+        factory.assign(project, factory.supplier(code="V-1"))
+    yield committed_database
+    get_settings.cache_clear()
+
+
+def _csv(tmp_path: Path, *rows: str) -> str:
+    path = tmp_path / "history.csv"
+    path.write_text(
+        "projectCode,supplierCode,templateName,status,actualDue,completedAt\n"
+        + "\n".join(rows)
+        + "\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def _state(database: Database) -> tuple[str, str, int]:
+    with database.session_scope(write=False) as session:
+        instance = session.scalars(select(TaskInstance)).one()
+        count = session.scalar(select(func.count()).select_from(TaskInstanceHistory)) or 0
+        return instance.status, instance.actual_due.isoformat(), count
+
+
+def test_dry_run_writes_nothing_and_import_writes_history(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, "EV-9,V-1,PPAP,APPROVED,2025-03-01,2025-02-27T10:00:00Z")
+    runner = CliRunner()
+    before = _state(cli_database)
+    dry = runner.invoke(cli, ["import", path, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would change" in dry.output
+    assert _state(cli_database) == before
+    real = runner.invoke(cli, ["import", path])
+    assert real.exit_code == 0, real.output
+    assert _state(cli_database) == ("APPROVED", "2025-03-01", 2)
+    with cli_database.session_scope(write=False) as session:
+        sources = set(session.scalars(select(TaskInstanceHistory.source)))
+    assert sources == {"IMPORT"}
+
+
+def test_one_bad_row_refuses_the_file(cli_database: Database, tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "EV-9,V-1,PPAP,APPROVED,2025-03-01,",
+        "EV-9,V-404,PPAP,APPROVED,2025-03-01,",
+        "EV-9,V-1,PPAP,DONE,2025-02-30,",
+    )
+    before = _state(cli_database)
+    result = CliRunner().invoke(cli, ["import", path])
+    assert result.exit_code == 2
+    assert "line 3" in result.output
+    assert "unknown supplier" in result.output
+    assert "line 4" in result.output
+    assert _state(cli_database) == before
