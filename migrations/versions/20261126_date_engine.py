@@ -153,9 +153,7 @@ def downgrade() -> None:
     with op.batch_alter_table("task_instance_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_instance_history_change_id"))
         batch_op.drop_column("change_id")
-        batch_op.drop_constraint(
-            op.f("ck_task_instance_history_reason_code"), type_="check"
-        )
+        batch_op.drop_constraint(op.f("ck_task_instance_history_reason_code"), type_="check")
         batch_op.drop_column("reason_code")
     _guard("task_instance_history", sqlite_only=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.table import Table
 from supplytrack.auth.actor import system_actor
 from supplytrack.auth.models import Role
 from supplytrack.auth.service import TokenService
+from supplytrack.bulk.cli import app as bulk_app
 from supplytrack.core import migrate
 from supplytrack.core.db import Database
 from supplytrack.core.errors import SupplyTrackError
@@ -27,6 +29,7 @@ tokens_app = typer.Typer(
     help="API tokens (shown once, stored as SHA-256 digests).", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+app.add_typer(bulk_app, name="bulk")
 app.add_typer(tokens_app, name="tokens")
 console = Console()
 
@@ -42,27 +45,39 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    with_worker: Annotated[
+        bool, typer.Option(help="Start a job worker beside the API (embedded queue only).")
+    ] = True,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn (and, on the embedded queue, a job worker beside it)."""
     import tempfile  # noqa: PLC0415
 
     import uvicorn  # noqa: PLC0415
 
     settings = get_settings()
     configure_logging(settings)
+    helper = None
+    if with_worker and not settings.redis_url:
+        # The embedded queue wants its own consumer process beside the API.
+        helper = subprocess.Popen([sys.executable, "-m", "supplytrack", "worker"])
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker keeps its own counters; /metrics merges them from this folder.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="supplytrack-metrics-")
-    uvicorn.run(
-        "supplytrack.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            "supplytrack.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
+    finally:
+        if helper is not None:
+            helper.terminate()
+            helper.wait(timeout=30)
 
 
 @db_app.command("upgrade")
@@ -152,6 +167,26 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) ->
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(code=2) from error
     console.print(f"token {token_id} revoked")
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 1,
+) -> None:
+    """Run the job queue's consumer (SIGTERM: finish the current chunk, then exit)."""
+    from huey.consumer import Consumer  # noqa: PLC0415 - only the worker needs it
+
+    from supplytrack.jobs.runner import STOP  # noqa: PLC0415
+    from supplytrack.jobs.worker import huey  # noqa: PLC0415
+
+    configure_logging(get_settings())
+
+    class _Consumer(Consumer):  # type: ignore[misc]
+        def _handle_signal(self, signum: int, frame: object) -> None:
+            STOP.set()
+            super()._handle_signal(signum, frame)
+
+    _Consumer(huey, workers=threads, worker_type="thread", graceful_signal="TERM").run()
 
 
 @app.command("import")

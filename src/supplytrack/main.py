@@ -9,13 +9,16 @@ from fastapi import FastAPI
 
 from supplytrack import __version__
 from supplytrack.auth.router import router as tokens_router
+from supplytrack.bulk.router import router as bulk_router
 from supplytrack.calendars.router import router as calendars_router
 from supplytrack.core.db import Database
 from supplytrack.core.handlers import install_error_handlers
 from supplytrack.core.health import router as health_router
 from supplytrack.core.logging import configure_logging
 from supplytrack.core.middleware import RequestMiddleware
+from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.settings import Settings, get_settings
+from supplytrack.jobs.router import router as jobs_router
 from supplytrack.projects.router import router as projects_router
 from supplytrack.suppliers.router import assignments_router
 from supplytrack.suppliers.router import router as suppliers_router
@@ -57,9 +60,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.database = database
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
     for router in (
         health_router,
+        bulk_router,
+        jobs_router,
         projects_router,
         assignments_router,
         suppliers_router,

@@ -2,6 +2,7 @@
 
 from supplytrack.audit.models import AuditLog, TaskInstanceHistory
 from supplytrack.auth.models import ApiToken
+from supplytrack.bulk.models import BulkOperation, IdempotencyKey
 from supplytrack.calendars.models import ProjectCalendar, ProjectHoliday
 from supplytrack.core.models import Base
 from supplytrack.jobs.models import Job
@@ -14,6 +15,8 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Base",
+    "BulkOperation",
+    "IdempotencyKey",
     "Job",
     "Project",
     "ProjectCalendar",

@@ -70,7 +70,9 @@ class TaskInstanceHistory(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource, "source"))
-    bulk_operation_id: Mapped[int | None] = mapped_column(Integer)
+    bulk_operation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bulk_operations.id"), index=True
+    )
     request_id: Mapped[str | None] = mapped_column(String(64))
     reason_code: Mapped[ReasonCode | None] = mapped_column(enum_column(ReasonCode, "reason_code"))
     # Every row written by one logical change (a PATCH and its cascade, a template move and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -16,6 +17,27 @@ from supplytrack.audit.models import (
     ReasonCode,
     TaskInstanceHistory,
 )
+
+HISTORY_COLUMNS = (
+    "task_instance_id",
+    "field",
+    "old_value",
+    "new_value",
+    "actor_id",
+    "actor",
+    "reason",
+    "source",
+    "bulk_operation_id",
+    "request_id",
+    "reason_code",
+    "change_id",
+)
+
+
+def _stored(moment: datetime, dialect: str) -> Any:
+    """An instant as the UTCDateTime column stores it (naive UTC; SQLite: SQLAlchemy's text)."""
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +56,24 @@ class HistoryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def append(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert history rows in one multi-row statement."""
-        if rows:
-            self.session.execute(insert(TaskInstanceHistory), list(rows))
+    def append(self, rows: Sequence[tuple[Any, ...]], changed_at: datetime) -> None:
+        """Insert history rows (values in HISTORY_COLUMNS order, without changed_at).
+
+        This is the audit trail of bulk work too (100,000 rows at a time), so it goes straight
+        to the driver's executemany with plain values, not through the ORM.
+        """
+        if not rows:
+            return
+        connection = self.session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        when = _stored(changed_at, connection.dialect.name)
+        columns = (*HISTORY_COLUMNS, "changed_at")
+        # Only our own column names and placeholders go into the text: values are bound.
+        statement = (
+            f"INSERT INTO task_instance_history ({', '.join(columns)})"  # noqa: S608
+            f" VALUES ({', '.join([mark] * len(columns))})"
+        )
+        connection.exec_driver_sql(statement, [(*row, when) for row in rows])
 
     def append_log(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert audit-log rows (bulk_operation_id belongs to instance history only)."""

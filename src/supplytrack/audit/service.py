@@ -68,17 +68,28 @@ class AuditService:
 
     def record(self, changes: Sequence[Change], *, source: ChangeSource, why: Why) -> None:
         """Append one history row per changed field of a task instance."""
+        who = (
+            self.actor.token_id,
+            self.actor.label,
+            why.reason,
+            as_text(source),
+            why.bulk_operation_id,
+            current_request_id(),
+            as_text(why.reason_code),
+            why.change_id,
+        )
         self.history.append(
             [
-                {
-                    "task_instance_id": change.task_instance_id,
-                    "field": change.field,
-                    "old_value": as_text(change.old),
-                    "new_value": as_text(change.new),
-                    **self._who(source, why),
-                }
+                (
+                    change.task_instance_id,
+                    as_text(change.field),
+                    as_text(change.old),
+                    as_text(change.new),
+                    *who,
+                )
                 for change in changes
-            ]
+            ],
+            utcnow(),
         )
 
     def log(

@@ -27,6 +27,8 @@ AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 WRITE_OPTION = "supplytrack_write"
+# Where core.queue.after_commit() keeps the work to run once a transaction has committed.
+AFTER_COMMIT_KEY = "supplytrack_after_commit"
 # PostgreSQL SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout.
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
@@ -39,6 +41,7 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
     else:
         engine = create_engine(
             url,
+            hide_parameters=True,
             pool_size=settings.database_connection_limit,
             max_overflow=max(1, settings.database_connection_limit // 2),
             pool_timeout=settings.database_timeout / 1000,
@@ -56,7 +59,8 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
     in_memory = url.endswith(":memory:") or url.rstrip("/").endswith("sqlite+pysqlite:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    # hide_parameters: error messages (and so logs) never carry the values of a statement.
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}, "hide_parameters": True}
     if in_memory:
         kwargs["poolclass"] = StaticPool
     else:
@@ -138,7 +142,9 @@ class Database:
 
     def session(self, *, write: bool) -> Session:
         """Open a session; ``write`` takes SQLite's write lock when the transaction begins."""
-        return self._sessions(bind=self._write_engine if write else self.engine)
+        session = self._sessions(bind=self._write_engine if write else self.engine)
+        session.info["database"] = self
+        return session
 
     def read_session(self) -> Session:
         """Open a session on the reporting replica (the primary when none is configured)."""
@@ -153,9 +159,12 @@ class Database:
             session.commit()
         except BaseException:
             session.rollback()
+            session.info.pop(AFTER_COMMIT_KEY, None)
             raise
         finally:
             session.close()
+        for callback in session.info.pop(AFTER_COMMIT_KEY, []):
+            callback()
 
     def run(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         """Run ``work`` in one transaction, retrying transient failures with backoff."""
@@ -235,3 +244,21 @@ def chunks(ids: Sequence[int], size: int = 5000) -> Iterator[Sequence[int]]:
     ordered = sorted(ids)
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
+
+
+def add_days(column: Any, days: int, dialect_name: str) -> Any:
+    """``column + days`` for a DATE column, in the dialect's own date arithmetic."""
+    from sqlalchemy import Date, func, literal  # noqa: PLC0415 - local: keeps the top light
+
+    if dialect_name == "sqlite":
+        return func.date(column, literal(f"{days:+d} days"), type_=Date)
+    return column + literal(days)
+
+
+def date_text(expression: Any, dialect_name: str) -> Any:
+    """A DATE expression as ISO text ``YYYY-MM-DD`` (SQLite keeps dates as that text)."""
+    from sqlalchemy import String, func, literal  # noqa: PLC0415
+
+    if dialect_name == "sqlite":
+        return func.date(expression, type_=String)
+    return func.to_char(expression, literal("YYYY-MM-DD"), type_=String)

@@ -135,7 +135,7 @@ async def _on_database_error(_request: Request, error: Exception) -> Response:
             "the change collided with another; retry",
             headers={"Retry-After": "1"},
         )
-    log.error("database error", exc_info=error)
+    log.error("database error", exc_info=error, extra={"request_id": current_request_id()})
     return error_response(500, "INTERNAL_ERROR", "internal error; quote the request id")
 
 

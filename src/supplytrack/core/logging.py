@@ -39,17 +39,17 @@ def configure_logging(settings: Settings) -> None:
             structlog.processors.JSONRenderer(serializer=_dumps),
         ],
     )
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    streams: list[logging.StreamHandler[Any]] = [logging.StreamHandler(sys.stdout)]
     log_file = settings.log_file
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+        streams.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
+    tee = _Tee(streams)
+    tee.setFormatter(formatter)
+    root.addHandler(tee)
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "huey"):
         logger = logging.getLogger(name)
@@ -57,3 +57,27 @@ def configure_logging(settings: Settings) -> None:
         logger.propagate = True
     # We log each request ourselves (with the route template, actor and query count).
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class _Tee(logging.Handler):
+    """Format each record once and write the same line to every output (stdout, file)."""
+
+    def __init__(self, outputs: list[logging.StreamHandler[Any]]) -> None:
+        super().__init__()
+        self.outputs = outputs
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one formatted line to each output."""
+        try:
+            line = self.format(record)
+            for output in self.outputs:
+                if isinstance(output, logging.handlers.WatchedFileHandler):
+                    output.reopenIfNeeded()  # the file was rotated away: write to a new one
+                output.acquire()
+                try:
+                    output.stream.write(line + output.terminator)
+                    output.flush()
+                finally:
+                    output.release()
+        except Exception:
+            self.handleError(record)

@@ -17,7 +17,8 @@ from supplytrack.core import metrics
 from supplytrack.core.context import RequestContext, bind_context, reset_context
 from supplytrack.core.handlers import error_body
 
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Stored in the audit trail (VARCHAR(64)); fullmatch, so a trailing newline is not "sane".
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 log = structlog.get_logger("supplytrack.request")
 _errors = logging.getLogger("supplytrack.errors")
 
@@ -43,7 +44,7 @@ class RequestMiddleware:
             return
         incoming = _header(scope, b"x-request-id")
         context = RequestContext()
-        if incoming and _SANE_REQUEST_ID.match(incoming):
+        if incoming and _SANE_REQUEST_ID.fullmatch(incoming):
             context.request_id = incoming
         token = bind_context(context)
         started = time.perf_counter()

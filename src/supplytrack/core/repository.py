@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from supplytrack.auth.actor import Actor
@@ -20,6 +21,15 @@ class Repository:
     def flush(self) -> None:
         """Send pending changes (never commit: the route or the job does that)."""
         self.session.flush()
+
+    def core(self) -> Connection:
+        """The session's connection, for Core statements over many rows.
+
+        Reading rows through the ORM session costs several times more per row; pending ORM
+        changes are flushed first so that these statements see them.
+        """
+        self.session.flush()
+        return self.session.connection()
 
 
 def assign(row: Any, changes: Mapping[str, object]) -> list[str]:

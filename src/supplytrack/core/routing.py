@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from supplytrack.core.db import Database, is_retryable
+from supplytrack.core.queue import forget_after_commit, run_after_commit
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -42,13 +43,15 @@ class UnitOfWork:
         return self._session
 
     def commit(self) -> None:
-        """Commit what the endpoint did, if it touched the database."""
+        """Commit what the endpoint did, if it touched the database; then run after-commit work."""
         if self._session is not None and self._write:
             self._session.commit()
+            run_after_commit(self._session)
 
     def close(self) -> None:
         """Roll back anything uncommitted and give the connection back."""
         if self._session is not None:
+            forget_after_commit(self._session)
             self._session.close()
             self._session = None
 

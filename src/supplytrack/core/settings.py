@@ -48,7 +48,13 @@ class Settings(BaseSettings):
     app_timezone: str = "UTC"
     slow_query_ms: int = Field(200, ge=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Bulk changes above the threshold run as jobs, in chunks of bulk_chunk_size rows.
     bulk_job_threshold: int = Field(5000, ge=1)
+    bulk_chunk_size: int = Field(5000, ge=10, le=100_000)
+    bulk_rate_limit: str = Field("30/minute", description="Per token, in the limits syntax.")
+    queue_file: str | None = Field(None, description="SQLite file of the embedded job queue.")
+    queue_inline: bool = Field(False, description="Run jobs in-process right after commit.")
+    job_lease_seconds: int = Field(60, ge=1, description="A silent worker loses its job then.")
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -83,6 +89,16 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Whether the primary database is SQLite."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def queue_path(self) -> Path:
+        """The embedded queue's SQLite file: QUEUE_FILE, or beside the SQLite database."""
+        if self.queue_file:
+            return Path(self.queue_file)
+        if self.is_sqlite and ":memory:" not in self.database_url:
+            database = Path(self.database_url.split(":///", 1)[-1])
+            return database.with_name(database.stem + "-queue.db")
+        return Path("supplytrack-queue.db")
 
     @property
     def log_file(self) -> Path | None:

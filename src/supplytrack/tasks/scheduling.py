@@ -19,11 +19,13 @@ from supplytrack.audit.models import ChangeSource, HistoryField
 from supplytrack.audit.service import AuditService, Change, Why
 from supplytrack.auth.actor import Actor
 from supplytrack.calendars.workdays import WorkCalendar
+from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.time import today, utcnow
 from supplytrack.projects.models import Project
 from supplytrack.schedule.exceptions import DependencyOrder, DueDateInPast, PastSopNeedsReason
 from supplytrack.schedule.plan import Plan, plan_moves, repair
-from supplytrack.tasks.repository import TaskRepository
+from supplytrack.tasks.enums import TaskStatus
+from supplytrack.tasks.sets import InstanceSets
 
 
 class Unit(enum.StrEnum):
@@ -55,6 +57,8 @@ class Loaded:
     template_of: dict[int, int]
     dates: dict[int, date]
     graph: dict[int, list[int]]
+    status_of: dict[int, TaskStatus]
+    supplier_of: dict[int, int]
 
 
 class Scheduler:
@@ -62,7 +66,7 @@ class Scheduler:
 
     def __init__(self, session: Session, actor: Actor) -> None:
         self.session = session
-        self.tasks = TaskRepository(session, actor)
+        self.tasks = InstanceSets(session, actor)
         self.audit = AuditService(session, actor)
 
     def load(
@@ -94,6 +98,8 @@ class Scheduler:
             template_of={row.id: row.task_template_id for row in rows},
             dates={row.id: row.actual_due for row in rows},
             graph=graph,
+            status_of={row.id: row.status for row in rows},
+            supplier_of={row.id: row.supplier_id for row in rows},
         )
 
     @staticmethod
@@ -121,8 +127,11 @@ class Scheduler:
         return repair(loaded.graph, loaded.dates)
 
     @staticmethod
-    def check(plan: Plan[int], loaded: Loaded, project: Project, why: Why) -> None:
-        """Refuse the plan if a moved date is past, out of order, or past SOP unexplained."""
+    def violations(
+        plan: Plan[int], loaded: Loaded, project: Project, why: Why
+    ) -> list[SupplyTrackError]:
+        """Every rule the plan breaks: past dates, dependency order, SOP without a reason."""
+        found: list[SupplyTrackError] = []
         moved = plan.moves
         now = today()
         past = [
@@ -131,14 +140,14 @@ class Scheduler:
             if move.new < now
         ]
         if past:
-            raise DueDateInPast(now, past)
+            found.append(DueDateInPast(now, past))
         broken = [
             _pair(prerequisite, dependent, plan, loaded)
             for prerequisite, dependent in plan.broken
             if prerequisite in moved or dependent in moved
         ]
         if broken:
-            raise DependencyOrder("task instances", broken)
+            found.append(DependencyOrder("task instances", broken))
         sop = project.sop_date
         if sop is not None and not (why.reason and why.reason.strip()):
             late = [
@@ -147,7 +156,15 @@ class Scheduler:
                 if move.new > sop >= move.old
             ]
             if late:
-                raise PastSopNeedsReason(sop, late)
+                found.append(PastSopNeedsReason(sop, late))
+        return found
+
+    @classmethod
+    def check(cls, plan: Plan[int], loaded: Loaded, project: Project, why: Why) -> None:
+        """Refuse the plan if a moved date is past, out of order, or past SOP unexplained."""
+        found = cls.violations(plan, loaded, project, why)
+        if found:
+            raise found[0]
 
     def apply(
         self, plan: Plan[int], *, seed_source: ChangeSource, why: Why, skip: Iterable[int] = ()
@@ -157,7 +174,7 @@ class Scheduler:
         moves = [move for node, move in sorted(plan.moves.items()) if node not in skipped]
         if not moves:
             return 0
-        self.tasks.set_due_dates({move.node: move.new for move in moves}, utcnow())
+        self.tasks.set_due_dates({move.node: (move.old, move.new) for move in moves}, utcnow())
         for source in dict.fromkeys((seed_source, ChangeSource.CASCADE)):
             changes = [
                 Change(move.node, HistoryField.ACTUAL_DUE, move.old, move.new)

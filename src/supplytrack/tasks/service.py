@@ -39,8 +39,9 @@ from supplytrack.tasks.exceptions import (
     TemplateOfOtherProject,
 )
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.tasks.repository import TaskFilter, TaskRepository
+from supplytrack.tasks.repository import TaskFilter
 from supplytrack.tasks.scheduling import Scheduler, Unit, shift_date
+from supplytrack.tasks.sets import InstanceSets
 from supplytrack.tasks.state_machine import Mover, transition
 from supplytrack.templates.models import TaskTemplate
 
@@ -70,7 +71,7 @@ class TaskService:
     def __init__(self, session: Session, actor: Actor) -> None:
         self.session = session
         self.actor = actor
-        self.tasks = TaskRepository(session, actor)
+        self.tasks = InstanceSets(session, actor)
         self.audit = AuditService(session, actor)
         self.scheduler = Scheduler(session, actor)
 

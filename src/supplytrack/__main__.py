@@ -1,0 +1,5 @@
+"""``python -m supplytrack``: the same as the ``supplytrack`` command."""
+
+from supplytrack.cli import main
+
+main()

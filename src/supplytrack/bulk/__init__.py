@@ -1,0 +1,1 @@
+"""Bulk operations: many statuses or dates at once, previewed, chunked, audited, undoable."""

@@ -1,0 +1,59 @@
+"""Every query of the jobs table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from supplytrack.jobs.models import Job, JobState
+
+_LIVE = (JobState.QUEUED, JobState.RUNNING)
+
+
+class JobRepository:
+    """Jobs (visibility: staff only, checked by the routes)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, job_id: int, *, for_update: bool = False) -> Job | None:
+        """One job."""
+        stmt = select(Job).where(Job.id == job_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def add(self, job: Job) -> Job:
+        """Insert a job."""
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def claim(
+        self, job_id: int, owner: str, now: datetime, lease: timedelta, dead_owners: list[str]
+    ) -> bool:
+        """Take a queued job, or a running one whose worker went silent or died."""
+        stale = now - lease
+        result = self.session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.state.in_(_LIVE),
+                or_(
+                    Job.owner.is_(None),
+                    Job.owner == owner,
+                    Job.heartbeat_at < stale,
+                    Job.owner.in_(dead_owners),
+                ),
+            )
+            .values(owner=owner, heartbeat_at=now, state=JobState.RUNNING, version=Job.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def live(self) -> list[Job]:
+        """Jobs that are queued or running (for recovery when a worker starts)."""
+        stmt = select(Job).where(Job.state.in_(_LIVE)).order_by(Job.id)
+        return list(self.session.scalars(stmt))

@@ -1,0 +1,84 @@
+"""The rules of jobs: create, read with progress, cancel after the current chunk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from supplytrack.auth.actor import Actor
+from supplytrack.core.errors import Conflict, NotFound
+from supplytrack.core.time import utcnow
+from supplytrack.jobs.models import Job, JobState
+from supplytrack.jobs.repository import JobRepository
+
+FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+
+
+class JobService:
+    """Jobs as the API shows them."""
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+        self.jobs = JobRepository(session)
+
+    def create(self, kind: str, total: int, payload: dict[str, Any]) -> Job:
+        """Queue a job (the caller enqueues it once the transaction commits)."""
+        return self.jobs.add(
+            Job(
+                kind=kind,
+                total=total,
+                payload=payload,
+                state=JobState.QUEUED,
+                created_by=self.actor.token_id,
+            )
+        )
+
+    def get(self, job_id: int) -> Job:
+        """One job (404 when missing)."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound("job", job_id)
+        return job
+
+    def view(self, job: Job) -> dict[str, Any]:
+        """A job with its rate and bulk operation."""
+        rate = None
+        if job.started_at is not None and job.processed:
+            elapsed = ((job.finished_at or utcnow()) - job.started_at).total_seconds()
+            rate = round(job.processed / elapsed, 1) if elapsed > 0 else None
+        return {
+            **{
+                name: getattr(job, name)
+                for name in (
+                    "id",
+                    "kind",
+                    "state",
+                    "total",
+                    "processed",
+                    "failed",
+                    "cancel_requested",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "error",
+                )
+            },
+            "rate": rate,
+            "bulk_operation_id": job.payload.get("bulkOperationId"),
+        }
+
+    def cancel(self, job_id: int) -> Job:
+        """Ask a job to stop: a queued one stops now, a running one after its chunk."""
+        job = self.jobs.get(job_id, for_update=True)
+        if job is None:
+            raise NotFound("job", job_id)
+        if job.state in FINISHED:
+            raise Conflict(f"job {job_id} already ended ({job.state})", code="JOB_FINISHED")
+        job.cancel_requested = True
+        if job.state == JobState.QUEUED:
+            job.state = JobState.CANCELLED
+            job.finished_at = utcnow()
+        self.session.flush()
+        return job

@@ -1,0 +1,104 @@
+"""A real worker process killed with SIGKILL mid-job resumes and applies each change once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.auth.actor import system_actor
+from supplytrack.bulk.service import BulkService
+from supplytrack.core.db import Database
+from supplytrack.jobs.models import Job
+from supplytrack.tasks.models import TaskInstance
+from tests.bulk.helpers import many_instances, planned
+
+pytestmark = pytest.mark.slow
+SHIFT = 7
+
+
+def _job(database: Database, job_id: int) -> Job:
+    with database.session_scope(write=False) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        session.expunge(job)
+        return job
+
+
+def _wait(database: Database, job_id: int, done: object, deadline: float = 90) -> Job:
+    """Poll the job row (not a timing assumption: a condition with a generous deadline)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        job = _job(database, job_id)
+        if done(job):  # type: ignore[operator]
+            return job
+        time.sleep(0.005)
+    pytest.fail(f"job {job_id} did not get there in {deadline} s: {_job(database, job_id)}")
+
+
+@pytest.fixture
+def worker_env(committed_database: Database, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {**os.environ, "DATABASE_URL": committed_database.url, "BULK_CHUNK_SIZE": "20",
+           "LOG_LEVEL": "warning", "QUEUE_FILE": str(tmp_path / "queue.db")}
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        env["REDIS_URL"] = redis_url
+    yield env
+
+
+def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "supplytrack", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_sigkilled_worker_resumes_without_applying_anything_twice(
+    committed_database: Database, worker_env: dict[str, str]
+) -> None:
+    with committed_database.session_scope() as session:
+        project_id = many_instances(session, suppliers=1500)
+    with committed_database.session_scope() as session:
+        expected = planned(session, project_id, SHIFT)
+        job = BulkService(session, system_actor("test")).queue_shift(
+            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"})
+        job_id, operation_id = job.id, job.payload["bulkOperationId"]
+    worker = _start(worker_env)
+    try:
+        # 150 chunks of 20: the kill lands long before the last one.
+        _wait(committed_database, job_id, lambda j: j.processed > 0)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    killed = _job(committed_database, job_id)
+    assert killed.state == "RUNNING"
+    assert 0 < killed.processed < killed.total == len(expected)
+    restarted = _start(worker_env)
+    try:
+        finished = _wait(committed_database, job_id, lambda j: j.state != "RUNNING")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=30)
+    assert (finished.state, finished.processed, finished.failed) == (
+        "SUCCEEDED", len(expected), 0)
+    with committed_database.session_scope(write=False) as session:
+        actual = dict(session.execute(select(TaskInstance.id, TaskInstance.actual_due).where(
+            TaskInstance.project_id == project_id)).all())
+        per_instance = session.execute(
+            select(TaskInstanceHistory.task_instance_id, func.count())
+            .where(TaskInstanceHistory.bulk_operation_id == operation_id)
+            .group_by(TaskInstanceHistory.task_instance_id)
+        ).all()
+    assert actual == expected
+    assert len(per_instance) == len(expected)
+    assert {count for _, count in per_instance} == {1}
