@@ -21,6 +21,7 @@ from supplytrack.core.db import Database
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.logging import configure_logging
 from supplytrack.core.settings import get_settings
+from supplytrack.demo.cli import demo_data
 from supplytrack.tasks.importer import InstanceImporter
 
 app = typer.Typer(help="supplytrack: supplier launch-program tracking.", no_args_is_help=True)
@@ -30,6 +31,7 @@ tokens_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(bulk_app, name="bulk")
+app.command("demo-data")(demo_data)
 app.add_typer(tokens_app, name="tokens")
 console = Console()
 

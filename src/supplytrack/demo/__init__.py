@@ -1,0 +1,1 @@
+"""Deterministic demo data at three scales (``supplytrack demo-data``), loaded set-based."""
