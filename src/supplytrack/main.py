@@ -20,6 +20,7 @@ from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.settings import Settings, get_settings
 from supplytrack.jobs.router import router as jobs_router
 from supplytrack.projects.router import router as projects_router
+from supplytrack.reports.router import router as reports_router
 from supplytrack.suppliers.router import assignments_router
 from supplytrack.suppliers.router import router as suppliers_router
 from supplytrack.tasks.router import router as tasks_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         calendars_router,
         tasks_router,
         tokens_router,
+        reports_router,
     ):
         app.include_router(router)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -71,6 +71,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         )
     engine = create_engine(url, **kwargs)
     busy_ms = settings.database_timeout
+    zone = settings.app_timezone
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -84,6 +85,16 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # Reports need the calendar day of an instant in APP_TIMEZONE; SQLite has no time
+        # zones, so Python does it (see reports/dialect.py).
+        from supplytrack.reports.dialect import (  # noqa: PLC0415 - avoid an import cycle
+            LOCAL_DATE_FUNCTION,
+            sqlite_local_date,
+        )
+
+        dbapi_connection.create_function(
+            LOCAL_DATE_FUNCTION, 1, sqlite_local_date(zone), deterministic=True
+        )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -148,7 +159,9 @@ class Database:
 
     def read_session(self) -> Session:
         """Open a session on the reporting replica (the primary when none is configured)."""
-        return self._sessions(bind=self.read_engine)
+        session = self._sessions(bind=self.read_engine)
+        session.info["database"] = self
+        return session
 
     @contextmanager
     def session_scope(self, *, write: bool = True) -> Iterator[Session]:

@@ -138,3 +138,22 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     if name != "id" or not isinstance(last_id, int) or isinstance(last_id, bool):
         raise invalid
     return last_id
+
+
+def encode_offset(offset: int) -> str:
+    """Cursor of a computed list (a report), paged by position."""
+    return base64.urlsafe_b64encode(orjson.dumps(["offset", offset])).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    """The position a report page starts at (400 on a bad cursor)."""
+    if cursor is None:
+        return 0
+    invalid = BadRequest("cursor is not valid for this report", code="INVALID_CURSOR")
+    try:
+        name, offset = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise invalid from exc
+    if name != "offset" or not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise invalid
+    return offset

@@ -66,6 +66,17 @@ class ProjectRepository(Repository):
             )
         return self.session.scalars(apply_keyset(stmt, sort, cursor, limit)).all()
 
+    def visible_ids(self) -> list[int]:
+        """Ids of every visible project."""
+        return list(self.session.scalars(self.visible(select(Project.id)).order_by(Project.id)))
+
+    def many(self, project_ids: Sequence[int]) -> Sequence[Project]:
+        """Visible projects by id."""
+        if not project_ids:
+            return []
+        stmt = self.visible(select(Project).where(Project.id.in_(list(project_ids))))
+        return self.session.scalars(stmt.order_by(Project.id)).all()
+
     def code_taken(self, code: str, *, except_id: int | None = None) -> bool:
         """Whether another project has this code (unscoped: codes are globally unique)."""
         stmt = select(Project.id).where(Project.code == code)

@@ -57,6 +57,14 @@ class ProjectService:
             status=status, search=search, sort=sort, cursor=cursor, limit=limit
         )
 
+    def visible_ids(self) -> list[int]:
+        """Ids of every project the actor may see, in id order."""
+        return self.projects.visible_ids()
+
+    def many(self, project_ids: Sequence[int]) -> Sequence[Project]:
+        """Visible projects by id, in id order (one query)."""
+        return self.projects.many(project_ids)
+
     def create(self, fields: Mapping[str, object]) -> Project:
         """Create a project with a unique code."""
         code = str(fields["code"])

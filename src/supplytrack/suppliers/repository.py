@@ -87,6 +87,15 @@ class SupplierRepository(Repository):
             )
         return self.session.scalars(apply_keyset(stmt, sort, cursor, limit)).all()
 
+    def codes_and_names(self, supplier_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(code, name) of several visible suppliers."""
+        if not supplier_ids:
+            return {}
+        stmt = self.visible(select(Supplier.id, Supplier.code, Supplier.name)).where(
+            Supplier.id.in_(list(supplier_ids))
+        )
+        return {row.id: (row.code, row.name) for row in self.session.execute(stmt)}
+
     def first_active_assigned(self) -> int | None:
         """The lowest-id ACTIVE supplier that has an ACTIVE assignment."""
         stmt = (

@@ -55,6 +55,10 @@ class SupplierService:
         """A supplier (used when binding a token to it)."""
         return self.get(supplier_id)
 
+    def codes_and_names(self, supplier_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(code, name) of visible suppliers, in one query."""
+        return self.suppliers.codes_and_names(supplier_ids)
+
     def first_with_work(self) -> int | None:
         """The lowest-id ACTIVE supplier with an active assignment (for demo tokens)."""
         return self.suppliers.first_active_assigned()

@@ -110,6 +110,18 @@ class TemplateRepository(Repository):
             graph.setdefault(template_id, []).append(depends_on_id)
         return graph
 
+    def of_projects(self, project_ids: Iterable[int]) -> Sequence[TaskTemplate]:
+        """Every template of several projects, in plan order, in one query."""
+        ids = list(project_ids)
+        if not ids:
+            return []
+        stmt = (
+            select(TaskTemplate)
+            .where(TaskTemplate.project_id.in_(ids))
+            .order_by(TaskTemplate.project_id, TaskTemplate.sequence, TaskTemplate.id)
+        )
+        return self.session.scalars(stmt).all()
+
     def project_dates(self, project_id: int) -> dict[int, date]:
         """Planned date of every template of a project."""
         stmt = select(TaskTemplate.id, TaskTemplate.canonical_due).where(

@@ -87,6 +87,10 @@ class TemplateService:
         """The project's dependency graph: template id -> prerequisite ids."""
         return self.templates.project_graph(project_id)
 
+    def of_projects(self, project_ids: Sequence[int]) -> Sequence[TaskTemplate]:
+        """The templates of projects the caller already found visible."""
+        return self.templates.of_projects(project_ids)
+
     def outside_window(self, project: Project) -> None:
         """Refuse a project window that would leave some planned date outside it."""
         check_window(project, self.templates.project_dates(project.id))

@@ -1,0 +1,1 @@
+"""Reports: supplier performance and project status, computed by SQL, exportable."""

@@ -1,0 +1,53 @@
+"""The few SQL expressions that differ between SQLite and PostgreSQL, in one place.
+
+Both engines must give identical report figures, so each expression here is written to mean
+exactly the same thing on both (dates as local calendar days of APP_TIMEZONE, whole days).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Integer, String, cast, func, literal
+
+LOCAL_DATE_FUNCTION = "st_local_date"
+
+
+def sqlite_local_date(zone: str) -> Any:
+    """The Python function SQLite calls for :func:`local_date` (registered per connection)."""
+    tz = ZoneInfo(zone)
+
+    def convert(stored: str | None) -> str | None:
+        if stored is None:
+            return None
+        moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+        return moment.astimezone(tz).date().isoformat()
+
+    return convert
+
+
+def local_date(instant: Any, dialect: str, zone: str) -> Any:
+    """The calendar day (in ``zone``) of a UTC instant column, comparable with DATE columns."""
+    if dialect == "sqlite":
+        if zone == "UTC":
+            return func.date(instant, type_=String)
+        return getattr(func, LOCAL_DATE_FUNCTION)(instant, type_=String)
+    if zone == "UTC":
+        return cast(instant, Date)
+    return cast(func.timezone(literal(zone), func.timezone(literal("UTC"), instant)), Date)
+
+
+def days_between(later: Any, earlier: Any, dialect: str) -> Any:
+    """Whole days from ``earlier`` to ``later`` (both calendar days)."""
+    if dialect == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return cast(later - earlier, Integer)
+
+
+def day_literal(value: Any, dialect: str) -> Any:
+    """A date parameter comparable with the day expressions above."""
+    if dialect == "sqlite":
+        return literal(value.isoformat(), String)
+    return literal(value, Date)

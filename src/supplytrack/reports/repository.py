@@ -1,0 +1,240 @@
+"""The report queries: SQL aggregates only (Python sees one row per supplier or project)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, case, func, literal, over, select
+from sqlalchemy.orm import Session
+
+from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.auth.actor import Actor
+from supplytrack.core.db import AnyRow
+from supplytrack.projects.models import Project
+from supplytrack.reports.dialect import day_literal, days_between, local_date
+from supplytrack.suppliers.models import AssignmentStatus, SupplierProject
+from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
+from supplytrack.tasks.models import TaskInstance
+
+T = TaskInstance
+H = TaskInstanceHistory
+SP = SupplierProject
+
+
+def _count(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Instances due from..to (inclusive), optionally of one project and/or supplier."""
+
+    start: date
+    end: date
+    project_id: int | None = None
+    supplier_id: int | None = None
+
+
+class ReportRepository:
+    """Report queries, narrowed to the actor's own supplier for supplier tokens."""
+
+    def __init__(self, session: Session, actor: Actor, zone: str, today: date) -> None:
+        self.session = session
+        self.actor = actor
+        self.zone = zone
+        self.today = today
+        self.dialect = session.get_bind().dialect.name
+
+    def _execute(self, stmt: Any) -> Sequence[AnyRow]:
+        return self.session.connection().execute(stmt).all()
+
+    def _scope(self, project_id: int | None, supplier_id: int | None) -> list[Any]:
+        conditions = []
+        if project_id is not None:
+            conditions.append(T.project_id == project_id)
+        if supplier_id is not None:
+            conditions.append(T.supplier_id == supplier_id)
+        if self.actor.is_supplier:
+            conditions.append(T.supplier_id == self.actor.supplier_id)
+        return conditions
+
+    def _day(self, value: date) -> Any:
+        return day_literal(value, self.dialect)
+
+    # Supplier performance -------------------------------------------------------------
+
+    def performance(self, window: Window) -> Sequence[AnyRow]:
+        """Per supplier: counts, on-time and first-pass numerators, lateness, overdue."""
+        submitted_on = local_date(T.submitted_at, self.dialect, self.zone)
+        late = days_between(submitted_on, T.actual_due, self.dialect)
+        rejected = (
+            select(H.task_instance_id)
+            .where(H.field == "STATUS", H.new_value == TaskStatus.REJECTED.value)
+            .group_by(H.task_instance_id)
+            .subquery("rejected")
+        )
+        overdue = and_(
+            T.status.in_(sorted(OVERDUE_STATUSES)),
+            T.actual_due < self._day(self.today),
+            SP.status == AssignmentStatus.ACTIVE,
+        )
+        is_late = submitted_on > T.actual_due
+        stmt = (
+            select(
+                T.supplier_id,
+                _count(T.status != TaskStatus.WAIVED).label("tasks_due"),
+                _count(T.submitted_at.is_not(None)).label("submitted"),
+                _count(T.status == TaskStatus.APPROVED).label("approved"),
+                _count(submitted_on <= T.actual_due).label("on_time"),
+                _count(
+                    and_(T.status == TaskStatus.APPROVED, rejected.c.task_instance_id.is_(None))
+                ).label("first_pass"),
+                _count(is_late).label("late"),
+                func.sum(case((is_late, late), else_=0)).label("late_days"),
+                _count(overdue).label("open_overdue"),
+                func.sum(
+                    case(
+                        (overdue, days_between(self._day(self.today), T.actual_due, self.dialect)),
+                        else_=0,
+                    )
+                ).label("days_overdue"),
+            )
+            .join(SP, SP.id == T.supplier_project_id)
+            .outerjoin(rejected, rejected.c.task_instance_id == T.id)
+            .where(*self._window(window))
+            .group_by(T.supplier_id)
+        )
+        return self._execute(stmt)
+
+    def _window(self, window: Window) -> list[Any]:
+        return [
+            T.actual_due >= self._day(window.start),
+            T.actual_due <= self._day(window.end),
+            *self._scope(window.project_id, window.supplier_id),
+        ]
+
+    def p90_days_late(self, window: Window) -> Sequence[AnyRow]:
+        """Per supplier, the 90th percentile (nearest rank) of days late of late submissions."""
+        submitted_on = local_date(T.submitted_at, self.dialect, self.zone)
+        late = days_between(submitted_on, T.actual_due, self.dialect)
+        ranked = (
+            select(
+                T.supplier_id,
+                late.label("late"),
+                over(func.row_number(), partition_by=T.supplier_id, order_by=late).label("rank"),
+                over(func.count(), partition_by=T.supplier_id).label("n"),
+            )
+            .where(*self._window(window), submitted_on > T.actual_due)
+            .subquery("ranked")
+        )
+        stmt = select(ranked.c.supplier_id, ranked.c.late).where(
+            ranked.c.rank == (ranked.c.n * 9 + 9) // 10  # nearest rank: ceil(0.9 n)
+        )
+        return self._execute(stmt)
+
+    def slips(self, window: Window) -> Sequence[AnyRow]:
+        """Per supplier and reason code, how often a due date moved later."""
+        reason = func.coalesce(H.reason_code, literal("UNSPECIFIED"), type_=String)
+        stmt = (
+            select(T.supplier_id, reason.label("reason_code"), func.count().label("slips"))
+            .join(T, T.id == H.task_instance_id)
+            .where(H.field == "ACTUAL_DUE", H.new_value > H.old_value, *self._window(window))
+            .group_by(T.supplier_id, reason)
+        )
+        return self._execute(stmt)
+
+    # Project status -------------------------------------------------------------------
+
+    def _current(self, project_id: int | None) -> list[Any]:
+        return [SP.status == AssignmentStatus.ACTIVE, *self._scope(project_id, None)]
+
+    def project_counts(self, project_id: int | None) -> Sequence[AnyRow]:
+        """Per project and status: instances, overdue, due in the next 7 and 14 days."""
+        today = self._day(self.today)
+        open_ = T.status.in_(sorted(OPEN_STATUSES))
+        stmt = (
+            select(
+                T.project_id,
+                T.status,
+                func.count().label("instances"),
+                _count(and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)).label(
+                    "overdue"
+                ),
+                _count(
+                    and_(
+                        open_,
+                        T.actual_due >= today,
+                        T.actual_due <= self._day(self.today + timedelta(days=7)),
+                    )
+                ).label("due_7"),
+                _count(
+                    and_(
+                        open_,
+                        T.actual_due >= today,
+                        T.actual_due <= self._day(self.today + timedelta(days=14)),
+                    )
+                ).label("due_14"),
+            )
+            .join(SP, SP.id == T.supplier_project_id)
+            .where(*self._current(project_id))
+            .group_by(T.project_id, T.status)
+        )
+        return self._execute(stmt)
+
+    def active_suppliers(self, project_id: int | None) -> Sequence[AnyRow]:
+        """Per project, the suppliers actively assigned (only itself for a supplier)."""
+        stmt = (
+            select(SP.project_id, func.count().label("suppliers"))
+            .where(SP.status == AssignmentStatus.ACTIVE)
+            .group_by(SP.project_id)
+        )
+        if project_id is not None:
+            stmt = stmt.where(SP.project_id == project_id)
+        if self.actor.is_supplier:
+            stmt = stmt.where(SP.supplier_id == self.actor.supplier_id)
+        return self._execute(stmt)
+
+    def suppliers_at_risk(self, project_id: int | None) -> Sequence[AnyRow]:
+        """Per project and supplier with overdue or past-SOP open work: how much."""
+        today = self._day(self.today)
+        sop_of = select(Project.sop_date).where(Project.id == T.project_id).scalar_subquery()
+        overdue = and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)
+        past_sop = and_(T.status.in_(sorted(OPEN_STATUSES)), T.actual_due > sop_of)
+        stmt = (
+            select(
+                T.project_id,
+                T.supplier_id,
+                _count(overdue).label("overdue"),
+                func.max(
+                    case((overdue, days_between(today, T.actual_due, self.dialect)), else_=0)
+                ).label("max_days_overdue"),
+                _count(past_sop).label("past_sop"),
+            )
+            .join(SP, SP.id == T.supplier_project_id)
+            .where(*self._current(project_id))
+            .group_by(T.project_id, T.supplier_id)
+            .having(func.sum(case((overdue, 1), (past_sop, 1), else_=0)) > 0)
+        )
+        return self._execute(stmt)
+
+    def milestones(self, project_id: int | None) -> Sequence[AnyRow]:
+        """Per milestone: suppliers done, open, and late on it."""
+        today = self._day(self.today)
+        stmt = (
+            select(
+                T.project_id,
+                T.task_template_id,
+                _count(T.status.in_(sorted(DONE_STATUSES))).label("done"),
+                _count(T.status.in_(sorted(OPEN_STATUSES))).label("open"),
+                _count(and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)).label(
+                    "late"
+                ),
+            )
+            .join(SP, SP.id == T.supplier_project_id)
+            .where(*self._current(project_id))
+            .group_by(T.project_id, T.task_template_id)
+        )
+        return self._execute(stmt)
