@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from supplytrack.auth.actor import Actor
@@ -18,13 +19,17 @@ from supplytrack.core.routing import get_session
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def authenticated_actor(request: Request, session: DbSession) -> Actor:
+_bearer = HTTPBearer(auto_error=False, description="An API token: Authorization: Bearer st_...")
+
+
+def authenticated_actor(
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
     """Resolve ``Authorization: Bearer <token>`` into the calling actor (401 otherwise)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, raw = header.partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise InvalidToken
-    actor = TokenService(session).authenticate(raw.strip())
+    actor = TokenService(session).authenticate(credentials.credentials.strip())
     context = current_context()
     if context is not None:
         context.actor_id = actor.token_id

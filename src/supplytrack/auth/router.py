@@ -21,7 +21,9 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"], route_class=UnitOfWork
 def list_tokens(
     actor: Admin,
     session: DbSession,
-    include_revoked: Annotated[bool, Query(alias="includeRevoked")] = False,
+    include_revoked: Annotated[
+        bool, Query(alias="includeRevoked", description="List revoked tokens too.")
+    ] = False,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[TokenRead]:

@@ -38,19 +38,36 @@ QueryIds = Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None, Query(
 
 
 def date_change_query(
-    shift_days: Annotated[int | None, Query(alias="shiftDays", ge=-3650, le=3650)] = None,
-    shift_working_days: Annotated[
-        int | None, Query(alias="shiftWorkingDays", ge=-3650, le=3650)
+    shift_days: Annotated[
+        int | None, Query(alias="shiftDays", ge=-3650, le=3650, description="Move by N days.")
     ] = None,
-    new_date: Annotated[IsoDate | None, Query(alias="newDate")] = None,
-    template_ids: Annotated[QueryIds, Query(alias="templateIds")] = None,
-    supplier_ids: Annotated[QueryIds, Query(alias="supplierIds")] = None,
-    statuses: Annotated[list[TaskStatus] | None, Query(max_length=7)] = None,
-    due_from: Annotated[IsoDate | None, Query(alias="dueFrom")] = None,
-    due_to: Annotated[IsoDate | None, Query(alias="dueTo")] = None,
-    cascade: bool = False,
-    reason_code: Annotated[ReasonCode | None, Query(alias="reasonCode")] = None,
-    reason: Annotated[str | None, Query(max_length=2000)] = None,
+    shift_working_days: Annotated[
+        int | None,
+        Query(alias="shiftWorkingDays", ge=-3650, le=3650, description="Move by N working days."),
+    ] = None,
+    new_date: Annotated[
+        IsoDate | None, Query(alias="newDate", description="Set this date (one templateId).")
+    ] = None,
+    template_ids: Annotated[
+        QueryIds, Query(alias="templateIds", description="Only these milestones.")
+    ] = None,
+    supplier_ids: Annotated[
+        QueryIds, Query(alias="supplierIds", description="Only these suppliers.")
+    ] = None,
+    statuses: Annotated[
+        list[TaskStatus] | None, Query(max_length=7, description="Only in these statuses.")
+    ] = None,
+    due_from: Annotated[
+        IsoDate | None, Query(alias="dueFrom", description="Only due on or after.")
+    ] = None,
+    due_to: Annotated[
+        IsoDate | None, Query(alias="dueTo", description="Only due on or before.")
+    ] = None,
+    cascade: Annotated[bool, Query(description="Move downstream milestones too.")] = False,
+    reason_code: Annotated[
+        ReasonCode | None, Query(alias="reasonCode", description="Why the dates move.")
+    ] = None,
+    reason: Annotated[str | None, Query(max_length=2000, description="Why, in words.")] = None,
 ) -> DateChange:
     """The date change of a preview, from the query string."""
     values: dict[str, object] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -58,17 +59,22 @@ def status_filter(raw: dict[str, Any] | None) -> TaskFilter | None:
     """The TaskFilter of a bulk status filter (inclusive due range)."""
     if raw is None:
         return None
-    from datetime import date, timedelta  # noqa: PLC0415
-
-    due_from, due_to = raw.get("due_from"), raw.get("due_to")
+    due_from, due_to = _day(raw.get("due_from")), _day(raw.get("due_to"))
     return TaskFilter(
         project_id=raw.get("project_id"),
         supplier_id=raw.get("supplier_id"),
         task_template_id=raw.get("task_template_id"),
         statuses=tuple(TaskStatus(s) for s in raw.get("status") or ()),
-        due_after=date.fromisoformat(due_from) - timedelta(days=1) if due_from else None,
-        due_before=date.fromisoformat(due_to) + timedelta(days=1) if due_to else None,
+        due_after=due_from - timedelta(days=1) if due_from else None,
+        due_before=due_to + timedelta(days=1) if due_to else None,
     )
+
+
+def _day(value: object) -> date | None:
+    """A date from a request body (a date) or a job payload (its ISO text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 def process_status_chunk(session: Session, job: Job, size: int) -> ChunkResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
+from pydantic import Field
 from fastapi.responses import JSONResponse
 
 from supplytrack.auth.dependencies import DbSession, StaffReader
@@ -31,7 +32,7 @@ _QUEUED: dict[int | str, dict[str, Any]] = {202: {"description": "Queued as a jo
 class UndoRequest(WriteModel):
     """Why the operation is undone."""
 
-    reason: Reason | None = None
+    reason: Reason | None = Field(None, description="Why (audit trail).")
 
 
 def _answer(idempotency: Idempotency, response: Response, payload: Any, queued: bool) -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.service import Why, new_change_id
@@ -50,7 +50,9 @@ class DateOutcome:
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+    """Request values as plain JSON (dates as ISO text, nested filters included)."""
+    result: dict[str, Any] = orjson.loads(orjson.dumps(values))
+    return result
 
 
 class BulkService:
@@ -134,8 +136,7 @@ class BulkService:
         operation = self._operation(
             BulkKind.STATUS_UPDATE,
             (body.get("filter") or {}).get("project_id"),
-            _jsonable({k: v for k, v in body.items() if k != "filter"})
-            | {"filter": body.get("filter")},
+            _jsonable(body),
         )
         result = {
             "bulk_operation_id": operation.id,

@@ -95,6 +95,8 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         dbapi_connection.create_function(
             LOCAL_DATE_FUNCTION, 1, sqlite_local_date(zone), deterministic=True
         )
+        # SQLite's lower() folds ASCII only: searches for 'Ölwerk' or 'ÅSA' would never match.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -102,6 +104,10 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _unicode_lower(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _count_queries(engine: Engine, slow_query_ms: int) -> None:

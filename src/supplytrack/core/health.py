@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from supplytrack.core import metrics
@@ -21,7 +22,18 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready: see the failing checks."}})
+class Readiness(BaseModel):
+    """Whether the service can serve, and each check's result."""
+
+    status: str = Field(description="ready or not ready.")
+    checks: dict[str, str] = Field(description="database, schema, redis: ok or what is wrong.")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: see the failing checks."}},
+)
 def readyz(request: Request) -> JSONResponse:
     """Ready to serve: database reachable, schema at head, Redis reachable when configured."""
     database: Database = request.app.state.database

@@ -27,6 +27,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        """Instants are datetimes (keyset cursors parse them back by this)."""
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Store UTC without tzinfo."""
         if value is None:

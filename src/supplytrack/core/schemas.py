@@ -96,7 +96,7 @@ class ErrorDetail(BaseModel):
 class ErrorEnvelope(BaseModel):
     """Every error answer has this one shape."""
 
-    error: ErrorDetail
+    error: ErrorDetail = Field(description="What went wrong.")
 
 
 def changes_of(update: BaseModel) -> dict[str, object]:

@@ -31,7 +31,9 @@ def list_projects(
     actor: AnyActor,
     session: DbSession,
     sort: Annotated[Sort, Depends(project_sort)],
-    status_filter: Annotated[ProjectStatus | None, Query(alias="status")] = None,
+    status_filter: Annotated[
+        ProjectStatus | None, Query(alias="status", description="Only in this status.")
+    ] = None,
     q: Annotated[str | None, Query(max_length=100, description="Code or name contains.")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

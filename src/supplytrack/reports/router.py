@@ -28,7 +28,10 @@ Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv 
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 _FILES: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"text/csv": {}, exports.XLSX: {}},
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            exports.XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
         "description": "The report (JSON, CSV or XLSX).",
     }
 }
@@ -51,15 +54,21 @@ ReadSession = Annotated[Session, Depends(read_session)]
 def supplier_performance(
     actor: AnyActor,
     session: ReadSession,
-    project_id: Annotated[QueryId, Query(alias="projectId")] = None,
-    supplier_id: Annotated[QueryId, Query(alias="supplierId")] = None,
+    project_id: Annotated[
+        QueryId, Query(alias="projectId", description="Only of this project.")
+    ] = None,
+    supplier_id: Annotated[
+        QueryId, Query(alias="supplierId", description="Only of this supplier.")
+    ] = None,
     start: Annotated[
         IsoDate | None, Query(alias="from", description="Due from (default: a year ago).")
     ] = None,
     end: Annotated[
         IsoDate | None, Query(alias="to", description="Due to (default: today).")
     ] = None,
-    min_completed: Annotated[int, Query(alias="minCompleted", ge=1, le=1000)] = 5,
+    min_completed: Annotated[
+        int, Query(alias="minCompleted", ge=1, le=1000, description="Approvals needed to be rated.")
+    ] = 5,
     sort: Annotated[
         str,
         Query(
@@ -94,7 +103,9 @@ def supplier_performance(
 def project_status(
     actor: AnyActor,
     session: ReadSession,
-    project_id: Annotated[QueryId, Query(alias="projectId")] = None,
+    project_id: Annotated[
+        QueryId, Query(alias="projectId", description="Only of this project.")
+    ] = None,
     format: Format = "json",
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -111,12 +122,20 @@ def project_status(
     )
 
 
-@router.get("/task-instances", responses={**responses(403, 422), **_FILES})
+@router.get(
+    "/task-instances",
+    response_class=StreamingResponse,
+    responses={**responses(403, 422), **_FILES},
+)
 def export_instances(
     actor: AnyActor,
     session: ReadSession,
-    project_id: Annotated[QueryId, Query(alias="projectId")] = None,
-    supplier_id: Annotated[QueryId, Query(alias="supplierId")] = None,
+    project_id: Annotated[
+        QueryId, Query(alias="projectId", description="Only of this project.")
+    ] = None,
+    supplier_id: Annotated[
+        QueryId, Query(alias="supplierId", description="Only of this supplier.")
+    ] = None,
     format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx.")] = "csv",
 ) -> StreamingResponse:
     """Every visible task instance with its project, supplier and milestone, streamed."""

@@ -59,7 +59,9 @@ def list_suppliers(
     actor: AnyActor,
     session: DbSession,
     sort: Annotated[Sort, Depends(supplier_sort)],
-    status_filter: Annotated[SupplierStatus | None, Query(alias="status")] = None,
+    status_filter: Annotated[
+        SupplierStatus | None, Query(alias="status", description="Only in this status.")
+    ] = None,
     capability: Annotated[Capability | None, Query(description="Has this capability.")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Code or name contains.")] = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -149,7 +151,9 @@ def list_assignments(
     project_id: PathId,
     actor: AnyActor,
     session: DbSession,
-    status_filter: Annotated[AssignmentStatus | None, Query(alias="status")] = None,
+    status_filter: Annotated[
+        AssignmentStatus | None, Query(alias="status", description="Only in this status.")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AssignmentRead]:

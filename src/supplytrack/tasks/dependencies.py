@@ -26,10 +26,18 @@ def task_sort(
 
 
 def task_filter(
-    project_id: Annotated[QueryId, Query(alias="projectId")] = None,
-    supplier_id: Annotated[QueryId, Query(alias="supplierId")] = None,
-    supplier_project_id: Annotated[QueryId, Query(alias="supplierProjectId")] = None,
-    task_template_id: Annotated[QueryId, Query(alias="taskTemplateId")] = None,
+    project_id: Annotated[
+        QueryId, Query(alias="projectId", description="Only of this project.")
+    ] = None,
+    supplier_id: Annotated[
+        QueryId, Query(alias="supplierId", description="Only of this supplier.")
+    ] = None,
+    supplier_project_id: Annotated[
+        QueryId, Query(alias="supplierProjectId", description="Only of this assignment.")
+    ] = None,
+    task_template_id: Annotated[
+        QueryId, Query(alias="taskTemplateId", description="Only of this milestone.")
+    ] = None,
     status: Annotated[
         list[TaskStatus] | None, Query(max_length=7, description="One or more statuses.")
     ] = None,
