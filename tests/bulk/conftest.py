@@ -26,15 +26,21 @@ class Plant:
     session: Session
 
     def ids(self, template: TaskTemplate) -> list[int]:
-        return list(self.session.scalars(
-            select(TaskInstance.id).where(TaskInstance.task_template_id == template.id)
-            .order_by(TaskInstance.id)))
+        return list(
+            self.session.scalars(
+                select(TaskInstance.id)
+                .where(TaskInstance.task_template_id == template.id)
+                .order_by(TaskInstance.id)
+            )
+        )
 
     def snapshot(self) -> list[tuple[Any, ...]]:
         self.session.expire_all()
-        rows = self.session.execute(select(TaskInstance.id, TaskInstance.status,
-                                           TaskInstance.actual_due, TaskInstance.version)
-                                    .order_by(TaskInstance.id)).all()
+        rows = self.session.execute(
+            select(
+                TaskInstance.id, TaskInstance.status, TaskInstance.actual_due, TaskInstance.version
+            ).order_by(TaskInstance.id)
+        ).all()
         return [tuple(row) for row in rows]
 
     def history_count(self) -> int:
@@ -58,8 +64,9 @@ def tuned(database: TransactionalDatabase) -> Iterator[Any]:
 
     def make(**changes: Any) -> TestClient:
         database.settings = database.settings.model_copy(update=changes)
-        client = TestClient(create_app(database.settings, database=database),
-                            raise_server_exceptions=False)
+        client = TestClient(
+            create_app(database.settings, database=database), raise_server_exceptions=False
+        )
         clients.append(client.__enter__())
         return client
 

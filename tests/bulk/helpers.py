@@ -17,25 +17,34 @@ def many_instances(session: Session, suppliers: int, milestones: int = 2) -> int
     project = factory.project()
     previous: tuple[int, ...] = ()
     for index in range(milestones):
-        template = factory.template(project, previous, name=f"M{index}",
-                                    canonical_due=days(10 + 10 * index))
+        template = factory.template(
+            project, previous, name=f"M{index}", canonical_due=days(10 + 10 * index)
+        )
         previous = (template.id,)
-    session.execute(insert(Supplier), [
-        {"code": f"BULK-{project.id}-{n}", "name": f"Bulk supplier {n}", "status": "ACTIVE"}
-        for n in range(suppliers)
-    ])
-    supplier_ids = session.scalars(select(Supplier.id).where(
-        Supplier.code.like(f"BULK-{project.id}-%"))).all()
-    session.execute(insert(SupplierProject), [
-        {"supplier_id": s, "project_id": project.id, "status": "ACTIVE"} for s in supplier_ids
-    ])
-    session.execute(text(
-        "INSERT INTO task_instances (supplier_project_id, project_id, supplier_id,"
-        " task_template_id, status, actual_due, version, created_at, updated_at)"
-        " SELECT sp.id, sp.project_id, sp.supplier_id, t.id, 'NOT_STARTED', t.canonical_due, 1,"
-        " sp.created_at, sp.created_at FROM supplier_projects sp JOIN task_templates t"
-        " ON t.project_id = sp.project_id WHERE sp.project_id = :p"
-    ), {"p": project.id})
+    session.execute(
+        insert(Supplier),
+        [
+            {"code": f"BULK-{project.id}-{n}", "name": f"Bulk supplier {n}", "status": "ACTIVE"}
+            for n in range(suppliers)
+        ],
+    )
+    supplier_ids = session.scalars(
+        select(Supplier.id).where(Supplier.code.like(f"BULK-{project.id}-%"))
+    ).all()
+    session.execute(
+        insert(SupplierProject),
+        [{"supplier_id": s, "project_id": project.id, "status": "ACTIVE"} for s in supplier_ids],
+    )
+    session.execute(
+        text(
+            "INSERT INTO task_instances (supplier_project_id, project_id, supplier_id,"
+            " task_template_id, status, actual_due, version, created_at, updated_at)"
+            " SELECT sp.id, sp.project_id, sp.supplier_id, t.id, 'NOT_STARTED', t.canonical_due, 1,"
+            " sp.created_at, sp.created_at FROM supplier_projects sp JOIN task_templates t"
+            " ON t.project_id = sp.project_id WHERE sp.project_id = :p"
+        ),
+        {"p": project.id},
+    )
     return int(project.id)
 
 

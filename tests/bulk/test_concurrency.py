@@ -1,5 +1,6 @@
 """A bulk shift racing single PATCHes loses no update and leaves a consistent history."""
 
+import itertools
 import random
 import threading
 from collections import Counter
@@ -33,7 +34,8 @@ def test_bulk_shift_and_single_patches_both_land(committed_database: Database) -
     with database.session_scope() as session:
         expected = planned(session, project_id, SHIFT)
         job = BulkService(session, system_actor("test")).queue_shift(
-            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"})
+            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"}
+        )
         job_id, operation_id = job.id, job.payload["bulkOperationId"]
     runner = threading.Thread(target=JobRunner(database).run, args=(job_id,))
     patched: Counter[int] = Counter()
@@ -54,11 +56,20 @@ def test_bulk_shift_and_single_patches_both_land(committed_database: Database) -
                 during_job += runner.is_alive()
         runner.join()
     with database.session_scope(write=False) as session:
-        actual = dict(session.execute(select(TaskInstance.id, TaskInstance.actual_due)
-                                      .where(TaskInstance.project_id == project_id)).all())
+        actual = dict(
+            session.execute(
+                select(TaskInstance.id, TaskInstance.actual_due).where(
+                    TaskInstance.project_id == project_id
+                )
+            ).all()
+        )
         history = session.execute(
-            select(TaskInstanceHistory.task_instance_id, TaskInstanceHistory.old_value,
-                   TaskInstanceHistory.new_value, TaskInstanceHistory.bulk_operation_id)
+            select(
+                TaskInstanceHistory.task_instance_id,
+                TaskInstanceHistory.old_value,
+                TaskInstanceHistory.new_value,
+                TaskInstanceHistory.bulk_operation_id,
+            )
             .where(TaskInstanceHistory.field == "ACTUAL_DUE")
             .order_by(TaskInstanceHistory.id)
         ).all()
@@ -72,7 +83,7 @@ def test_bulk_shift_and_single_patches_both_land(committed_database: Database) -
     for instance_id, chain in chains.items():
         start = (expected[instance_id] - timedelta(days=SHIFT)).isoformat()
         assert chain[0][0] == start
-        assert all(a[1] == b[0] for a, b in zip(chain, chain[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(chain))
         assert date.fromisoformat(chain[-1][1]) == actual[instance_id]
     bulk_rows = Counter(i for i, _, _, op in history if op == operation_id)
     assert set(bulk_rows) == set(expected)

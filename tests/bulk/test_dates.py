@@ -22,14 +22,16 @@ def test_preview_counts_samples_and_breaks_nothing(
     client: TestClient, manager: Caller, plant: Plant
 ) -> None:
     before, history = plant.snapshot(), plant.history_count()
-    preview = client.get(f"{_url(plant)}?shiftDays=15&templateIds={plant.a.id}",
-                         headers=manager.headers)
+    preview = client.get(
+        f"{_url(plant)}?shiftDays=15&templateIds={plant.a.id}", headers=manager.headers
+    )
     assert preview.status_code == 200, preview.text
     body = preview.json()
     assert (body["matched"], body["moves"], body["cascaded"]) == (6, 6, 0)
     assert {v["code"] for v in body["violations"]} == {"DEPENDENCY_ORDER"}
-    cascading = client.get(f"{_url(plant)}?shiftDays=15&templateIds={plant.a.id}&cascade=true",
-                           headers=manager.headers).json()
+    cascading = client.get(
+        f"{_url(plant)}?shiftDays=15&templateIds={plant.a.id}&cascade=true", headers=manager.headers
+    ).json()
     assert (cascading["moves"], cascading["cascaded"], cascading["violations"]) == (12, 6, [])
     move = cascading["sample"][0]
     assert date.fromisoformat(move["to"]) - date.fromisoformat(move["from"]) == timedelta(days=15)
@@ -43,27 +45,41 @@ def test_apply_with_token_then_undo(
 ) -> None:
     query = f"shiftDays=15&templateIds={plant.a.id}&cascade=true"
     token = client.get(f"{_url(plant)}?{query}", headers=manager.headers).json()["previewToken"]
-    body: dict[str, Any] = {"shiftDays": 15, "templateIds": [plant.a.id], "cascade": True,
-                            "reasonCode": "CUSTOMER_CHANGE", "previewToken": token}
+    body: dict[str, Any] = {
+        "shiftDays": 15,
+        "templateIds": [plant.a.id],
+        "cascade": True,
+        "reasonCode": "CUSTOMER_CHANGE",
+        "previewToken": token,
+    }
     before = plant.snapshot()
     applied = client.post(_url(plant), json=body, headers=manager.headers)
     assert applied.status_code == 200, applied.text
     result = applied.json()
     assert (result["moves"], result["cascaded"], result["state"]) == (12, 6, "APPLIED")
     assert set(session.scalars(select(TaskInstance.actual_due))) == {days(25), days(35)}
-    rows = session.scalars(select(TaskInstanceHistory).where(
-        TaskInstanceHistory.bulk_operation_id == result["bulkOperationId"])).all()
+    rows = session.scalars(
+        select(TaskInstanceHistory).where(
+            TaskInstanceHistory.bulk_operation_id == result["bulkOperationId"]
+        )
+    ).all()
     assert len(rows) == 12
     assert {(r.source, r.reason_code) for r in rows} == {
-        ("BULK", "CUSTOMER_CHANGE"), ("CASCADE", "CUSTOMER_CHANGE")}
-    undone = client.post(f"/api/bulk-operations/{result['bulkOperationId']}/undo",
-                         json={"reason": "wrong project"}, headers=manager.headers)
+        ("BULK", "CUSTOMER_CHANGE"),
+        ("CASCADE", "CUSTOMER_CHANGE"),
+    }
+    undone = client.post(
+        f"/api/bulk-operations/{result['bulkOperationId']}/undo",
+        json={"reason": "wrong project"},
+        headers=manager.headers,
+    )
     assert undone.status_code == 200, undone.text
     assert undone.json()["kind"] == "UNDO"
     assert undone.json()["changesByField"] == {"ACTUAL_DUE": 12}
     assert [(r[0], r[2]) for r in plant.snapshot()] == [(r[0], r[2]) for r in before]
-    again = client.post(f"/api/bulk-operations/{result['bulkOperationId']}/undo",
-                        headers=manager.headers)
+    again = client.post(
+        f"/api/bulk-operations/{result['bulkOperationId']}/undo", headers=manager.headers
+    )
     assert again.json()["error"]["code"] == "NOT_UNDOABLE"
 
 
@@ -73,8 +89,11 @@ def test_stale_preview_is_409_and_undo_refuses_rows_changed_since(
     query = f"shiftDays=5&templateIds={plant.b.id}"
     token = client.get(f"{_url(plant)}?{query}", headers=manager.headers).json()["previewToken"]
     moved = plant.ids(plant.b)[0]
-    client.patch(f"/api/task-instances/{moved}", json={"shiftDays": 2,
-                 "reasonCode": "SUPPLIER_REQUEST"}, headers=manager.headers)
+    client.patch(
+        f"/api/task-instances/{moved}",
+        json={"shiftDays": 2, "reasonCode": "SUPPLIER_REQUEST"},
+        headers=manager.headers,
+    )
     body = {"shiftDays": 5, "templateIds": [plant.b.id], "reasonCode": "PLAN_CHANGE"}
     before = plant.snapshot()
     stale = client.post(_url(plant), json={**body, "previewToken": token}, headers=manager.headers)
@@ -82,16 +101,22 @@ def test_stale_preview_is_409_and_undo_refuses_rows_changed_since(
     assert stale.json()["error"]["code"] == "PREVIEW_STALE"
     assert plant.snapshot() == before
     applied = client.post(_url(plant), json=body, headers=manager.headers).json()
-    client.patch(f"/api/task-instances/{moved}", json={"notes": "unrelated"},
-                 headers=manager.headers)
-    undo_ok = client.post(f"/api/bulk-operations/{applied['bulkOperationId']}/undo",
-                          headers=manager.headers)
+    client.patch(
+        f"/api/task-instances/{moved}", json={"notes": "unrelated"}, headers=manager.headers
+    )
+    undo_ok = client.post(
+        f"/api/bulk-operations/{applied['bulkOperationId']}/undo", headers=manager.headers
+    )
     assert undo_ok.status_code == 200  # a notes change does not touch what the bulk moved
     reapplied = client.post(_url(plant), json=body, headers=manager.headers).json()
-    client.patch(f"/api/task-instances/{moved}", json={"shiftDays": 1, "reasonCode": "OTHER"},
-                 headers=manager.headers)
-    conflict = client.post(f"/api/bulk-operations/{reapplied['bulkOperationId']}/undo",
-                           headers=manager.headers)
+    client.patch(
+        f"/api/task-instances/{moved}",
+        json={"shiftDays": 1, "reasonCode": "OTHER"},
+        headers=manager.headers,
+    )
+    conflict = client.post(
+        f"/api/bulk-operations/{reapplied['bulkOperationId']}/undo", headers=manager.headers
+    )
     assert conflict.status_code == 409
     assert [d["taskInstanceId"] for d in conflict.json()["error"]["details"]] == [moved]
 

@@ -44,8 +44,13 @@ def _wait(database: Database, job_id: int, done: object, deadline: float = 90) -
 
 @pytest.fixture
 def worker_env(committed_database: Database, tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "DATABASE_URL": committed_database.url, "BULK_CHUNK_SIZE": "20",
-           "LOG_LEVEL": "warning", "QUEUE_FILE": str(tmp_path / "queue.db")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": committed_database.url,
+        "BULK_CHUNK_SIZE": "20",
+        "LOG_LEVEL": "warning",
+        "QUEUE_FILE": str(tmp_path / "queue.db"),
+    }
     redis_url = os.environ.get("TEST_REDIS_URL")
     env.pop("REDIS_URL", None)
     if redis_url:
@@ -53,12 +58,16 @@ def worker_env(committed_database: Database, tmp_path: Path) -> Iterator[dict[st
 
         redis.Redis.from_url(redis_url).flushdb()
         env["REDIS_URL"] = redis_url
-    yield env
+    return env
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "supplytrack", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "supplytrack", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_sigkilled_worker_resumes_without_applying_anything_twice(
@@ -69,7 +78,8 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
     with committed_database.session_scope() as session:
         expected = planned(session, project_id, SHIFT)
         job = BulkService(session, system_actor("test")).queue_shift(
-            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"})
+            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"}
+        )
         job_id, operation_id = job.id, job.payload["bulkOperationId"]
     worker = _start(worker_env)
     try:
@@ -89,11 +99,15 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(timeout=30)
-    assert (finished.state, finished.processed, finished.failed) == (
-        "SUCCEEDED", len(expected), 0)
+    assert (finished.state, finished.processed, finished.failed) == ("SUCCEEDED", len(expected), 0)
     with committed_database.session_scope(write=False) as session:
-        actual = dict(session.execute(select(TaskInstance.id, TaskInstance.actual_due).where(
-            TaskInstance.project_id == project_id)).all())
+        actual = dict(
+            session.execute(
+                select(TaskInstance.id, TaskInstance.actual_due).where(
+                    TaskInstance.project_id == project_id
+                )
+            ).all()
+        )
         per_instance = session.execute(
             select(TaskInstanceHistory.task_instance_id, func.count())
             .where(TaskInstanceHistory.bulk_operation_id == operation_id)

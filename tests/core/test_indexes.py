@@ -27,7 +27,7 @@ from supplytrack.auth.service import TokenService
 from supplytrack.core.db import Database
 from supplytrack.core.time import today
 from tests.core.helpers import app_client, recording
-from tests.fixtures.database import DatabaseFactory, is_postgres, settings_for
+from tests.fixtures.database import DatabaseFactory, settings_for
 from tests.fixtures.factories import Factory
 
 PROJECTS = 8

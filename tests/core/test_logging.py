@@ -22,7 +22,6 @@ from supplytrack.main import create_app
 from supplytrack.projects.service import ProjectService
 from tests.core.helpers import LogCapture, recording, release_log_handlers
 from tests.fixtures.auth import Caller
-from tests.fixtures.database import is_postgres
 from tests.fixtures.factories import Factory
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -93,16 +93,14 @@ def known(session: Session) -> Known:
         ids[name] = instance.id
     history: list[dict[str, Any]] = []
     base = {"actor": "system:test", "source": "API", "changed_at": at(-40)}
-    for _ in range(2):
-        history.append(
-            {
-                **base,
-                "task_instance_id": ids["b"],
-                "field": "STATUS",
-                "old_value": "SUBMITTED",
-                "new_value": "REJECTED",
-            }
-        )
+    rejection = {
+        **base,
+        "task_instance_id": ids["b"],
+        "field": "STATUS",
+        "old_value": "SUBMITTED",
+        "new_value": "REJECTED",
+    }
+    history += [rejection, dict(rejection)]  # rejected twice
     history += [
         {
             **base,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supplytrack.core.models import Base, UTCDateTime, enum_column
@@ -52,11 +52,24 @@ class AuditEntity(enum.StrEnum):
     SUPPLIER = "SUPPLIER"
 
 
+REJECTED_PREDICATE = "field = 'STATUS' AND new_value = 'REJECTED'"
+
+
 class TaskInstanceHistory(Base):
     """One changed field of one task instance, who changed it, when, why and how."""
 
     __tablename__ = "task_instance_history"
-    __table_args__ = (Index(None, "task_instance_id", "id"),)
+    __table_args__ = (
+        Index(None, "task_instance_id", "id"),
+        # First-pass yield asks "was this instance ever rejected?" for every instance of a
+        # report; rejections are few, so a partial index answers it without reading history.
+        Index(
+            "ix_task_instance_history_rejected",
+            "task_instance_id",
+            sqlite_where=text(REJECTED_PREDICATE),
+            postgresql_where=text(REJECTED_PREDICATE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True

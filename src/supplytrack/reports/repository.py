@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, literal, over, select
+from sqlalchemy import String, and_, case, func, literal, over, select, text
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.audit.models import REJECTED_PREDICATE, TaskInstanceHistory
 from supplytrack.auth.actor import Actor
 from supplytrack.core.db import AnyRow
 from supplytrack.projects.models import Project
-from supplytrack.reports.dialect import day_literal, days_between, local_date
+from supplytrack.reports.dialect import day_literal, days_between, group_key, local_date
 from supplytrack.suppliers.models import AssignmentStatus, SupplierProject
 from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
@@ -70,9 +70,11 @@ class ReportRepository:
         """Per supplier: counts, on-time and first-pass numerators, lateness, overdue."""
         submitted_on = local_date(T.submitted_at, self.dialect, self.zone)
         late = days_between(submitted_on, T.actual_due, self.dialect)
+        # The predicate is written out (not bound) so that both planners match it with the
+        # partial index ix_task_instance_history_rejected.
         rejected = (
             select(H.task_instance_id)
-            .where(H.field == "STATUS", H.new_value == TaskStatus.REJECTED.value)
+            .where(text(REJECTED_PREDICATE))
             .group_by(H.task_instance_id)
             .subquery("rejected")
         )
@@ -82,9 +84,10 @@ class ReportRepository:
             SP.status == AssignmentStatus.ACTIVE,
         )
         is_late = submitted_on > T.actual_due
+        supplier = group_key(T.supplier_id, self.dialect)
         stmt = (
             select(
-                T.supplier_id,
+                supplier.label("supplier_id"),
                 _count(T.status != TaskStatus.WAIVED).label("tasks_due"),
                 _count(T.submitted_at.is_not(None)).label("submitted"),
                 _count(T.status == TaskStatus.APPROVED).label("approved"),
@@ -105,7 +108,7 @@ class ReportRepository:
             .join(SP, SP.id == T.supplier_project_id)
             .outerjoin(rejected, rejected.c.task_instance_id == T.id)
             .where(*self._window(window))
-            .group_by(T.supplier_id)
+            .group_by(supplier)
         )
         return self._execute(stmt)
 
@@ -138,11 +141,16 @@ class ReportRepository:
     def slips(self, window: Window) -> Sequence[AnyRow]:
         """Per supplier and reason code, how often a due date moved later."""
         reason = func.coalesce(H.reason_code, literal("UNSPECIFIED"), type_=String)
+        supplier = group_key(T.supplier_id, self.dialect)
         stmt = (
-            select(T.supplier_id, reason.label("reason_code"), func.count().label("slips"))
+            select(
+                supplier.label("supplier_id"),
+                reason.label("reason_code"),
+                func.count().label("slips"),
+            )
             .join(T, T.id == H.task_instance_id)
             .where(H.field == "ACTUAL_DUE", H.new_value > H.old_value, *self._window(window))
-            .group_by(T.supplier_id, reason)
+            .group_by(supplier, reason)
         )
         return self._execute(stmt)
 
@@ -203,10 +211,12 @@ class ReportRepository:
         sop_of = select(Project.sop_date).where(Project.id == T.project_id).scalar_subquery()
         overdue = and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)
         past_sop = and_(T.status.in_(sorted(OPEN_STATUSES)), T.actual_due > sop_of)
+        project = group_key(T.project_id, self.dialect)
+        supplier = group_key(T.supplier_id, self.dialect)
         stmt = (
             select(
-                T.project_id,
-                T.supplier_id,
+                project.label("project_id"),
+                supplier.label("supplier_id"),
                 _count(overdue).label("overdue"),
                 func.max(
                     case((overdue, days_between(today, T.actual_due, self.dialect)), else_=0)
@@ -215,7 +225,7 @@ class ReportRepository:
             )
             .join(SP, SP.id == T.supplier_project_id)
             .where(*self._current(project_id))
-            .group_by(T.project_id, T.supplier_id)
+            .group_by(project, supplier)
             .having(func.sum(case((overdue, 1), (past_sop, 1), else_=0)) > 0)
         )
         return self._execute(stmt)
@@ -223,10 +233,12 @@ class ReportRepository:
     def milestones(self, project_id: int | None) -> Sequence[AnyRow]:
         """Per milestone: suppliers done, open, and late on it."""
         today = self._day(self.today)
+        project = group_key(T.project_id, self.dialect)
+        template = group_key(T.task_template_id, self.dialect)
         stmt = (
             select(
-                T.project_id,
-                T.task_template_id,
+                project.label("project_id"),
+                template.label("task_template_id"),
                 _count(T.status.in_(sorted(DONE_STATUSES))).label("done"),
                 _count(T.status.in_(sorted(OPEN_STATUSES))).label("open"),
                 _count(and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)).label(
@@ -235,6 +247,6 @@ class ReportRepository:
             )
             .join(SP, SP.id == T.supplier_project_id)
             .where(*self._current(project_id))
-            .group_by(T.project_id, T.task_template_id)
+            .group_by(project, template)
         )
         return self._execute(stmt)

@@ -58,6 +58,8 @@ class TaskInstance(VersionedMixin, Base):
         Index(None, "task_template_id"),
         Index(None, "actual_due"),
         Index(None, "project_id", "id"),
+        # Project status counts by status within one project.
+        Index(None, "project_id", "status"),
         Index(None, "supplier_id", "id"),
         {"sqlite_autoincrement": True},
     )
