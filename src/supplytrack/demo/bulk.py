@@ -96,6 +96,7 @@ REASON = _table(
     Column("kind", String(16), primary_key=True),
     _int("n", key=True),
     Column("reason", Text),
+    Column("reason_code", String(32)),
 )
 
 PLAN_TABLES = [table.name for table in _temp.sorted_tables]
@@ -112,12 +113,12 @@ def create_plan_tables(connection: Connection, plan: DemoPlan) -> None:
     connection.execute(
         insert(REASON),
         [
-            {"kind": kind, "n": n, "reason": reason}
-            for kind, reasons in (
-                ("LATER", words.MOVE_LATER_REASONS),
-                ("EARLIER", words.MOVE_EARLIER_REASONS),
+            {"kind": kind, "n": n, "reason": reason, "reason_code": code}
+            for kind, reasons, codes in (
+                ("LATER", words.MOVE_LATER_REASONS, words.MOVE_LATER_CODES),
+                ("EARLIER", words.MOVE_EARLIER_REASONS, words.MOVE_EARLIER_CODES),
             )
-            for n, reason in enumerate(reasons)
+            for n, (reason, code) in enumerate(zip(reasons, codes, strict=True))
         ],
     )
 

@@ -132,12 +132,13 @@ FROM demo_story ORDER BY instance_id"""
 # only to moved instances. Ids run on from the instance's hist_first.
 _HISTORY = """INSERT INTO task_instance_history (
     id, task_instance_id, field, old_value, new_value, changed_at, actor_id, actor, reason,
-    source, bulk_operation_id, request_id)
+    source, bulk_operation_id, request_id, reason_code)
 SELECT s.hist_first + st.step - CASE WHEN s.shift <> 0 THEN 0 ELSE 1 END, s.instance_id,
        st.field,
        CASE WHEN st.step = 0 THEN {canonical_iso} ELSE st.old_value END,
        CASE WHEN st.step = 0 THEN {actual_iso} ELSE st.new_value END,
-       {changed_at}, NULL, '{actor}', COALESCE(r.reason, st.reason), 'IMPORT', NULL, NULL
+       {changed_at}, NULL, '{actor}', COALESCE(r.reason, st.reason), 'IMPORT', NULL, NULL,
+       r.reason_code
 FROM demo_story s
 JOIN demo_step st ON st.status = s.status AND st.bucket = s.bucket
  AND (st.step > 0 OR s.shift <> 0)

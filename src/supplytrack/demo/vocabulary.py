@@ -161,6 +161,15 @@ MOVE_EARLIER_REASONS: tuple[str, ...] = (
     "Early submission agreed at the design review",
 )
 MOVE_REASON_COUNT = len(MOVE_LATER_REASONS)
+# The reason code of each move reason above, in the same order.
+MOVE_LATER_CODES: tuple[str, ...] = (
+    "TOOLING_DELAY", "ENGINEERING_CHANGE", "SUPPLIER_REQUEST", "MATERIAL_SHORTAGE",
+    "CUSTOMER_CHANGE", "TOOLING_DELAY",
+)
+MOVE_EARLIER_CODES: tuple[str, ...] = (
+    "CUSTOMER_CHANGE", "SUPPLIER_REQUEST", "PLAN_CHANGE", "CUSTOMER_CHANGE", "PLAN_CHANGE",
+    "PLAN_CHANGE",
+)
 
 S = TaskStatus
 IP, SUB, REJ, BLK = S.IN_PROGRESS, S.SUBMITTED, S.REJECTED, S.BLOCKED
