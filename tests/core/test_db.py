@@ -24,7 +24,7 @@ from supplytrack.core.routing import UnitOfWork, UnitOfWorkRoute, get_session
 from supplytrack.core.settings import Settings, normalise_database_url
 from supplytrack.projects.models import Project, ProjectStatus
 from tests.core.helpers import TcpProxy, app_client, committed_token, free_port
-from tests.fixtures.database import DatabaseFactory, is_postgres, settings_for
+from tests.fixtures.database import IN_CI, DatabaseFactory, is_postgres, settings_for
 
 only_sqlite = pytest.mark.skipif(is_postgres(), reason="SQLite connection behaviour")
 only_postgres = pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL")
@@ -478,12 +478,17 @@ def test_readyz_ok_with_redis(database_factory: DatabaseFactory, redis_url: str)
 
 @pytest.fixture
 def redis_url() -> str:
-    """The test Redis (TEST_REDIS_URL, else the local server's db 15); skip when it is down."""
+    """The test Redis (TEST_REDIS_URL, else the local server's db 15).
+
+    Skipped when it is down, except in CI (CI=true), where that fails the run.
+    """
     url = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=1)
         client.ping()
         client.close()
     except redis.RedisError as error:
+        if IN_CI:
+            raise
         pytest.skip(f"Redis not reachable at {url}: {error}")
     return url
