@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
-from pydantic import Field
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from supplytrack.auth.dependencies import DbSession, StaffReader
 from supplytrack.bulk.dependencies import BulkActor, IdempotencyKeyHeader, date_change_query

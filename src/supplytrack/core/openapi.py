@@ -34,6 +34,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id.")]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-500).")]
 Cursor = Annotated[
     str | None, Query(max_length=1000, description="nextCursor of the previous page.")

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from supplytrack.auth.dependencies import AnyActor
 from supplytrack.core.db import Database
 from supplytrack.core.errors import BusinessRuleError
-from supplytrack.core.openapi import Cursor, Limit, responses
+from supplytrack.core.openapi import Cursor, Limit, QueryId, responses
 from supplytrack.core.pagination import DEFAULT_LIMIT
 from supplytrack.core.routing import UnitOfWorkRoute
-from supplytrack.core.schemas import MAX_ID, IsoDate, Page
+from supplytrack.core.schemas import IsoDate, Page
 from supplytrack.core.time import today
 from supplytrack.reports import exports
 from supplytrack.reports.repository import Window
@@ -25,7 +25,6 @@ from supplytrack.reports.stream import instance_rows
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], route_class=UnitOfWorkRoute)
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx.")]
-QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 _FILES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {

@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import Query
 
+from supplytrack.core.openapi import QueryId
 from supplytrack.core.pagination import Sort, parse_sort
-from supplytrack.core.schemas import MAX_ID, IsoDate
+from supplytrack.core.schemas import IsoDate
 from supplytrack.tasks.enums import TaskStatus
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import SORTABLE, TaskFilter
-
-QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def task_sort(
