@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,11 +37,11 @@ def authenticated_actor(
     return actor
 
 
-def require(*roles: Role) -> Callable[[Actor], Actor]:
+def require(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
     """A dependency that lets only the given roles through (403 for the others)."""
     allowed = [role.value for role in roles]
 
-    def gate(actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
+    async def gate(actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
         if actor.role not in roles:
             raise RoleForbidden(actor.role.value, allowed)
         return actor

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from supplytrack.auth.models import ApiToken
+from supplytrack.core.db import AnyRow
 
 
 class TokenRepository:
@@ -17,9 +18,15 @@ class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def by_digest(self, digest: str) -> ApiToken | None:
-        """The token with this digest, revoked or not."""
-        return self.session.scalars(select(ApiToken).where(ApiToken.digest == digest)).first()
+    def by_digest(self, digest: str) -> AnyRow | None:
+        """(id, name, role, supplier_id, revoked_at) of the token with this digest.
+
+        Every request asks this first: a plain row through the connection, no ORM object.
+        """
+        stmt = select(
+            ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.supplier_id, ApiToken.revoked_at
+        ).where(ApiToken.digest == digest)
+        return self.session.connection().execute(stmt).first()
 
     def get(self, token_id: int) -> ApiToken | None:
         """The token with this id."""

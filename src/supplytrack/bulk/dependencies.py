@@ -37,7 +37,7 @@ IdempotencyKeyHeader = Annotated[
 QueryIds = Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None, Query(max_length=1000)]
 
 
-def date_change_query(
+async def date_change_query(
     shift_days: Annotated[
         int | None, Query(alias="shiftDays", ge=-3650, le=3650, description="Move by N days.")
     ] = None,

@@ -42,6 +42,16 @@ class UnitOfWork:
             self._session = self._database.session(write=self._write)
         return self._session
 
+    @property
+    def opened(self) -> bool:
+        """Whether the endpoint used the database."""
+        return self._session is not None
+
+    @property
+    def pending(self) -> bool:
+        """Whether there is a write transaction (or after-commit work) to commit."""
+        return self._session is not None and self._write
+
     def commit(self) -> None:
         """Commit what the endpoint did, if it touched the database; then run after-commit work."""
         if self._session is not None and self._write:
@@ -74,20 +84,26 @@ class UnitOfWorkRoute(APIRoute):
                 try:
                     response = await handler(request)
                     committing = True
-                    await run_in_threadpool(uow.commit)
+                    if uow.pending:
+                        await run_in_threadpool(uow.commit)
                     return response
                 except (exc.DBAPIError, exc.TimeoutError) as error:
                     if committing or attempt >= retries or not is_retryable(error):
                         raise
                     attempt += 1
                 finally:
-                    await run_in_threadpool(uow.close)
+                    if uow.opened:
+                        await run_in_threadpool(uow.close)
                 await asyncio.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311
 
         return handle
 
 
-def get_session(request: Request) -> Session:
-    """Dependency: the session of the current request's unit of work."""
+async def get_session(request: Request) -> Session:
+    """Dependency: the session of the current request's unit of work.
+
+    Async on purpose (it does no I/O: the session opens on first use): FastAPI runs sync
+    dependencies in the thread pool, a thread hop per dependency per request.
+    """
     uow: UnitOfWork = request.state.uow
     return uow.session

@@ -11,7 +11,7 @@ from supplytrack.projects.models import Project
 from supplytrack.projects.repository import SORTABLE
 
 
-def project_sort(
+async def project_sort(
     sort: Annotated[
         str, Query(max_length=40, description="id, code, name, createdAt, updatedAt; '-' desc.")
     ] = "id",

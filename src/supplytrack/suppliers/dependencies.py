@@ -11,7 +11,7 @@ from supplytrack.suppliers.models import Supplier
 from supplytrack.suppliers.repository import SORTABLE
 
 
-def supplier_sort(
+async def supplier_sort(
     sort: Annotated[
         str, Query(max_length=40, description="id, code, name, createdAt, updatedAt; '-' desc.")
     ] = "id",

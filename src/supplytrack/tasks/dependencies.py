@@ -14,7 +14,7 @@ from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import SORTABLE, TaskFilter
 
 
-def task_sort(
+async def task_sort(
     sort: Annotated[
         str,
         Query(max_length=40, description="id, actualDue, status, createdAt, updatedAt; '-' desc."),
@@ -24,7 +24,7 @@ def task_sort(
     return parse_sort(sort, SORTABLE, TaskInstance.id)
 
 
-def task_filter(
+async def task_filter(
     project_id: Annotated[
         QueryId, Query(alias="projectId", description="Only of this project.")
     ] = None,

@@ -11,7 +11,7 @@ from supplytrack.templates.models import TaskTemplate
 from supplytrack.templates.repository import SORTABLE
 
 
-def template_sort(
+async def template_sort(
     sort: Annotated[
         str, Query(max_length=40, description="id, sequence, canonicalDue, name; '-' desc.")
     ] = "sequence",
