@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from supplytrack.auth.models import Role
-from supplytrack.core.schemas import Name, ReadModel, WriteModel
+from supplytrack.core.schemas import BodyId, Name, ReadModel, WriteModel
 
 
 class TokenCreate(WriteModel):
@@ -15,8 +15,8 @@ class TokenCreate(WriteModel):
 
     name: Name = Field(description="What the token is for, e.g. 'ERP sync' or a person's name.")
     role: Role = Field(description="admin, manager, viewer or supplier.")
-    supplier_id: int | None = Field(
-        None, ge=1, description="Required for (and only for) the supplier role."
+    supplier_id: BodyId | None = Field(
+        None, description="Required for (and only for) the supplier role."
     )
 
 

@@ -98,13 +98,33 @@ async def _on_validation_error(_request: Request, error: Exception) -> Response:
     return error_response(status, code, message, details)
 
 
-async def _on_http_error(_request: Request, error: Exception) -> Response:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     code = _STATUS_CODES.get(error.status_code, "HTTP_ERROR")
     message = error.detail if isinstance(error.detail, str) else code.lower()
-    return error_response(
-        error.status_code, code, message, headers=dict(error.headers or {}) or None
-    )
+    headers = dict(error.headers or {})
+    if error.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's answer to a body it cannot even decode (not UTF-8).
+        code, message = "MALFORMED_JSON", "request body is not valid UTF-8 JSON"
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(error.status_code, code, message, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (routes are split by method)."""
+    methods: set[str] = set()
+    pending = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        included = getattr(route, "original_router", None)
+        if included is not None:  # an included router: look at its routes
+            pending.extend(included.routes)
+            continue
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _on_database_error(_request: Request, error: Exception) -> Response:

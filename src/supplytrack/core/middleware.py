@@ -59,6 +59,15 @@ class RequestMiddleware:
             await send(message)
 
         try:
+            if b"%00" in scope.get("query_string", b""):
+                # NUL cannot be stored in PostgreSQL text; no parameter needs one.
+                await _send_error(
+                    send_with_id,
+                    400,
+                    "BAD_REQUEST",
+                    "query parameters must not contain NUL characters",
+                )
+                return
             length = _header(scope, b"content-length")
             if length is not None:
                 if not length.isdigit() or int(length) > self.max_body_bytes:

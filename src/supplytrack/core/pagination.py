@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -53,14 +54,26 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+# Keys beyond a 32-bit integer can name nothing (and must not reach the driver).
+_INT_LIMIT = 2**31 - 1
+
+
+def _is_int(raw: Any) -> bool:
+    return isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= _INT_LIMIT
+
+
 def _decode_value(raw: Any, python_type: type[Any]) -> Any:
     if python_type is datetime:
         return datetime.fromisoformat(raw)
     if python_type is date:
         return date.fromisoformat(raw)
-    if python_type is int and (not isinstance(raw, int) or isinstance(raw, bool)):
-        raise TypeError
-    if python_type is str and not isinstance(raw, str):
+    if python_type is int:
+        if not _is_int(raw):
+            raise TypeError
+        return raw
+    if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
+        return python_type(raw)  # ValueError for a value the column cannot hold
+    if not isinstance(raw, str):
         raise TypeError
     return raw
 
@@ -81,7 +94,7 @@ def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
         if name != sort.name or descending != sort.descending:
             raise invalid
         key = _decode_value(raw_key, sort.column.type.python_type)
-        if not isinstance(row_id, int) or isinstance(row_id, bool):
+        if not _is_int(row_id):
             raise invalid
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise invalid from exc
@@ -135,9 +148,9 @@ def decode_id_cursor(cursor: str | None) -> int | None:
         name, last_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise invalid from exc
-    if name != "id" or not isinstance(last_id, int) or isinstance(last_id, bool):
+    if name != "id" or not _is_int(last_id):
         raise invalid
-    return last_id
+    return int(last_id)
 
 
 def encode_offset(offset: int) -> str:

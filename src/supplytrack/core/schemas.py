@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
@@ -22,6 +30,21 @@ class ReadModel(BaseModel):
         serialize_by_alias=True,
         from_attributes=True,
     )
+
+
+def _refuse_nul(value: Any) -> Any:
+    """Refuse NUL characters anywhere in a body (PostgreSQL cannot store them in text)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            msg = "text must not contain NUL characters"
+            raise ValueError(msg)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
 
 
 class WriteModel(BaseModel):
@@ -40,6 +63,11 @@ class WriteModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return _refuse_nul(data)
 
 
 class Page(ReadModel, Generic[T]):

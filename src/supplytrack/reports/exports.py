@@ -48,12 +48,12 @@ PROJECT_STATUS = [
     Column("overdue", _key("overdue"), "int"),
     Column("dueNext7Days", _key("due_next_7_days"), "int"),
     Column("dueNext14Days", _key("due_next_14_days"), "int"),
-    Column("milestoneId", _key("task_template_id"), "int"),
-    Column("milestone", _key("name")),
-    Column("canonicalDue", _key("canonical_due"), "date"),
-    Column("suppliersDone", _key("done"), "int"),
-    Column("suppliersOpen", _key("open"), "int"),
-    Column("suppliersLate", _key("late"), "int"),
+    Column("milestoneId", lambda row: row["milestone"]["task_template_id"], "int"),
+    Column("milestone", lambda row: row["milestone"]["name"]),
+    Column("canonicalDue", lambda row: row["milestone"]["canonical_due"], "date"),
+    Column("suppliersDone", lambda row: row["milestone"]["done"], "int"),
+    Column("suppliersOpen", lambda row: row["milestone"]["open"], "int"),
+    Column("suppliersLate", lambda row: row["milestone"]["late"], "int"),
 ]
 INSTANCES = [
     Column("id", _key("id"), "int"),

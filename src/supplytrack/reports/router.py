@@ -113,7 +113,11 @@ def project_status(
     service = ReportService(session, actor)
     if format != "json":
         rows, _ = service.project_status(project_id, None, None)
-        flat = [{**project, **milestone} for project in rows for milestone in project["milestones"]]
+        flat = [
+            {**project, "milestone": milestone}
+            for project in rows
+            for milestone in project["milestones"]
+        ]
         return exports.respond(format, exports.PROJECT_STATUS, flat, "project-status")  # type: ignore[return-value]
     rows, following = service.project_status(project_id, cursor, limit)
     return Page[ProjectStatus](

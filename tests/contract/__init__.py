@@ -1,0 +1,1 @@
+"""Contract tests: scope, bad input, OpenAPI and schemathesis over the whole API."""
