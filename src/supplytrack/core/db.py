@@ -8,9 +8,25 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Integer, Row, Select, any_, bindparam, create_engine, event, exc
+from sqlalchemy import (
+    Date,
+    Engine,
+    Integer,
+    Row,
+    Select,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    exc,
+    func,
+    literal,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -87,11 +103,6 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         cursor.close()
         # Reports need the calendar day of an instant in APP_TIMEZONE; SQLite has no time
         # zones, so Python does it (see reports/dialect.py).
-        from supplytrack.reports.dialect import (  # noqa: PLC0415 - avoid an import cycle
-            LOCAL_DATE_FUNCTION,
-            sqlite_local_date,
-        )
-
         dbapi_connection.create_function(
             LOCAL_DATE_FUNCTION, 1, sqlite_local_date(zone), deterministic=True
         )
@@ -104,6 +115,22 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+LOCAL_DATE_FUNCTION = "st_local_date"
+
+
+def sqlite_local_date(zone: str) -> Callable[[str | None], str | None]:
+    """The function SQLite calls as st_local_date(instant): the instant's day in ``zone``."""
+    tz = ZoneInfo(zone)
+
+    def convert(stored: str | None) -> str | None:
+        if stored is None:
+            return None
+        moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+        return moment.astimezone(tz).date().isoformat()
+
+    return convert
 
 
 def _unicode_lower(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
@@ -267,8 +294,6 @@ def chunks(ids: Sequence[int], size: int = 5000) -> Iterator[Sequence[int]]:
 
 def add_days(column: Any, days: int, dialect_name: str) -> Any:
     """``column + days`` for a DATE column, in the dialect's own date arithmetic."""
-    from sqlalchemy import Date, func, literal  # noqa: PLC0415 - local: keeps the top light
-
     if dialect_name == "sqlite":
         return func.date(column, literal(f"{days:+d} days"), type_=Date)
     return column + literal(days)
@@ -276,8 +301,6 @@ def add_days(column: Any, days: int, dialect_name: str) -> Any:
 
 def date_text(expression: Any, dialect_name: str) -> Any:
     """A DATE expression as ISO text ``YYYY-MM-DD`` (SQLite keeps dates as that text)."""
-    from sqlalchemy import String, func, literal  # noqa: PLC0415
-
     if dialect_name == "sqlite":
         return func.date(expression, type_=String)
     return func.to_char(expression, literal("YYYY-MM-DD"), type_=String)

@@ -6,26 +6,11 @@ exactly the same thing on both (dates as local calendar days of APP_TIMEZONE, wh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String, cast, func, literal
 
-LOCAL_DATE_FUNCTION = "st_local_date"
-
-
-def sqlite_local_date(zone: str) -> Any:
-    """The Python function SQLite calls for :func:`local_date` (registered per connection)."""
-    tz = ZoneInfo(zone)
-
-    def convert(stored: str | None) -> str | None:
-        if stored is None:
-            return None
-        moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
-        return moment.astimezone(tz).date().isoformat()
-
-    return convert
+from supplytrack.core.db import LOCAL_DATE_FUNCTION
 
 
 def local_date(instant: Any, dialect: str, zone: str) -> Any:
