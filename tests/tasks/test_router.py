@@ -223,3 +223,50 @@ def test_create_instance_checks_capability_and_duplicates(
     )
     assert recreated.status_code == 201, recreated.text
     assert recreated.json()["actualDue"] == plain.canonical_due.isoformat()
+
+
+def test_fast_json_is_exactly_the_models_json(
+    client: TestClient, manager: Caller, factory: Factory, session: Session
+) -> None:
+    """The list and the single GET skip model validation; their JSON must not differ from it."""
+    from supplytrack.auth.actor import system_actor
+    from supplytrack.core.pagination import parse_sort
+    from supplytrack.tasks.repository import TaskFilter, TaskRepository
+    from supplytrack.tasks.schemas import TaskInstanceRead
+
+    project = factory.project(sop_date=days(35))
+    factory.assign(project, factory.supplier())
+    factory.template(project, canonical_due=days(30))
+    factory.template(project, canonical_due=days(34))
+    first = session.scalars(select(TaskInstance.id).order_by(TaskInstance.id)).first()
+    client.patch(
+        f"/api/task-instances/{first}",
+        json={"status": "IN_PROGRESS", "notes": "ü"},
+        headers=manager.headers,
+    )
+    client.patch(
+        f"/api/task-instances/{first}",
+        json={"actualDue": days(40).isoformat(), "reasonCode": "OTHER", "reason": "late tooling"},
+        headers=manager.headers,
+    )
+    session.execute(
+        update(TaskInstance)
+        .where(TaskInstance.id != first)
+        .values(actual_due=today() - timedelta(days=2))
+    )
+    repository = TaskRepository(session, system_actor())
+    sort = parse_sort("id", {"id": TaskInstance.id}, TaskInstance.id)
+    rows = repository.page(
+        TaskFilter(project_id=project.id), today(), sort=sort, cursor=None, limit=50
+    )
+    expected = [
+        TaskInstanceRead.model_validate(dict(r._mapping)).model_dump(mode="json", by_alias=True)
+        for r in rows
+    ]
+    listed = client.get(f"/api/task-instances?projectId={project.id}", headers=manager.headers)
+    assert listed.json()["items"] == expected
+    assert {item["atRisk"] for item in expected} == {True, False}
+    assert {item["overdue"] for item in expected} == {True, False}
+    one = client.get(f"/api/task-instances/{first}", headers=manager.headers)
+    assert one.json() == next(item for item in expected if item["id"] == first)
+    assert one.headers["ETag"] == f'"{one.json()["version"]}"'

@@ -34,6 +34,25 @@ HISTORY_COLUMNS = (
 )
 
 
+# PostgreSQL types of HISTORY_COLUMNS and changed_at, for the unnest() of a batch.
+_PG_TYPES = (
+    "int",
+    "text",
+    "text",
+    "text",
+    "int",
+    "text",
+    "text",
+    "text",
+    "int",
+    "text",
+    "text",
+    "text",
+    "timestamp",
+)
+_PG_BATCH = 10_000
+
+
 def _stored(moment: datetime, dialect: str) -> Any:
     """An instant as the UTCDateTime column stores it (naive UTC; SQLite: SQLAlchemy's text)."""
     naive = moment.astimezone(UTC).replace(tzinfo=None)
@@ -60,19 +79,29 @@ class HistoryRepository:
         """Insert history rows (values in HISTORY_COLUMNS order, without changed_at).
 
         This is the audit trail of bulk work too (100,000 rows at a time), so it goes straight
-        to the driver's executemany with plain values, not through the ORM.
+        to the driver with plain values, not through the ORM: on PostgreSQL as one
+        INSERT ... SELECT FROM unnest(arrays) per 10,000 rows (a row-by-row executemany costs
+        about 50 us a row there), on SQLite as executemany (in-process, already cheap).
         """
         if not rows:
             return
         connection = self.session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        when = _stored(changed_at, connection.dialect.name)
-        columns = (*HISTORY_COLUMNS, "changed_at")
-        # Only our own column names and placeholders go into the text: values are bound.
-        statement = (
-            f"INSERT INTO task_instance_history ({', '.join(columns)})"  # noqa: S608
-            f" VALUES ({', '.join([mark] * len(columns))})"
-        )
+        dialect = connection.dialect.name
+        when = _stored(changed_at, dialect)
+        columns = ", ".join((*HISTORY_COLUMNS, "changed_at"))
+        if dialect == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
+            # Only our own column names and types go into the text: values are bound.
+            statement = (
+                f"INSERT INTO task_instance_history ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+            )
+            for start in range(0, len(rows), _PG_BATCH):
+                batch = rows[start : start + _PG_BATCH]
+                values = [list(column) for column in zip(*batch, strict=True)]
+                connection.exec_driver_sql(statement, (*values, [when] * len(batch)))
+            return
+        marks = ", ".join(["?"] * (len(HISTORY_COLUMNS) + 1))
+        statement = f"INSERT INTO task_instance_history ({columns}) VALUES ({marks})"  # noqa: S608
         connection.exec_driver_sql(statement, [(*row, when) for row in rows])
 
     def append_log(self, rows: Sequence[dict[str, Any]]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -11,7 +11,7 @@ from supplytrack.audit.repository import HistoryFilter
 from supplytrack.audit.schemas import HistoryRead
 from supplytrack.auth.dependencies import AnyActor, DbSession, Manager, TaskWriter
 from supplytrack.core.db import AnyRow
-from supplytrack.core.http import expected_version, set_etag
+from supplytrack.core.http import etag_of, expected_version, set_etag
 from supplytrack.core.openapi import Cursor, IfMatch, Limit, PathId, responses
 from supplytrack.core.pagination import (
     DEFAULT_LIMIT,
@@ -22,7 +22,7 @@ from supplytrack.core.pagination import (
     parse_sort,
 )
 from supplytrack.core.routing import UnitOfWorkRoute
-from supplytrack.core.schemas import IsoDate, Page, changes_of
+from supplytrack.core.schemas import IsoDate, Page, changes_of, json_response
 from supplytrack.tasks.dependencies import task_filter, task_sort
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import TaskFilter
@@ -52,13 +52,34 @@ router = APIRouter(
 )
 
 
+# (camelCase key, row column) of TaskInstanceRead, in the model's field order.
+_FIELDS = tuple(
+    (field.alias or name, name) for name, field in TaskInstanceRead.model_fields.items()
+)
+_FLAGS = ("overdue", "at_risk")  # computed in SQL: 0/1 on SQLite, booleans on PostgreSQL
+
+
+def instance_json(row: AnyRow) -> dict[str, Any]:
+    """A read row as TaskInstanceRead's JSON (the same keys and values, without validation)."""
+    values = row._mapping
+    item = {key: values[name] for key, name in _FIELDS}
+    for name in _FLAGS:
+        key = TaskInstanceRead.model_fields[name].alias or name
+        item[key] = bool(item[key])
+    return item
+
+
 def _one(response: Response, row: AnyRow) -> TaskInstanceRead:
-    read = TaskInstanceRead.model_validate(row)
+    read = TaskInstanceRead.model_validate(dict(row._mapping))
     set_etag(response, read.version)
     return read
 
 
-@router.get("", responses=responses(403, 422))
+@router.get(
+    "",
+    response_model=Page[TaskInstanceRead] | Page[TaskInstanceAsOf],
+    responses=responses(403, 422),
+)
 def list_instances(
     actor: AnyActor,
     session: DbSession,
@@ -67,7 +88,7 @@ def list_instances(
     as_of: AsOf = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[TaskInstanceRead] | Page[TaskInstanceAsOf]:
+) -> Response:
     """Task instances matching the filters (a supplier token sees its own only).
 
     With ``asOf``, statuses and due dates are those at the end of that day, rebuilt from the
@@ -78,14 +99,15 @@ def list_instances(
         shaped = service.page_as_of(where, as_of, cursor=cursor, limit=limit)
         by_id = parse_sort("id", {"id": TaskInstance.id}, TaskInstance.id)
         kept, next_as_of = page_of([_Id(item["id"]) for item in shaped], by_id, limit)
-        return Page[TaskInstanceAsOf](
+        page = Page[TaskInstanceAsOf](
             items=[TaskInstanceAsOf.model_validate(item) for item in shaped[: len(kept)]],
             next_cursor=next_as_of,
         )
+        return json_response(page.model_dump(mode="json", by_alias=True))
     rows = service.page(where, sort=sort, cursor=cursor, limit=limit)
     items, next_cursor = page_of(rows, sort, limit)
-    return Page[TaskInstanceRead](
-        items=[TaskInstanceRead.model_validate(row) for row in items], next_cursor=next_cursor
+    return json_response(
+        {"items": [instance_json(row) for row in items], "nextCursor": next_cursor}
     )
 
 
@@ -100,19 +122,24 @@ def create_instance(
     return _one(response, service.read(instance.id))
 
 
-@router.get("/{instance_id}", responses=responses(403, 404, 422))
+@router.get(
+    "/{instance_id}",
+    response_model=TaskInstanceRead | TaskInstanceAsOf,
+    responses=responses(403, 404, 422),
+)
 def get_instance(
     instance_id: PathId,
     actor: AnyActor,
     session: DbSession,
-    response: Response,
     as_of: AsOf = None,
-) -> TaskInstanceRead | TaskInstanceAsOf:
+) -> Response:
     """One task instance with its ETag; with ``asOf``, as it stood at the end of that day."""
     service = TaskService(session, actor)
     if as_of is not None:
-        return TaskInstanceAsOf.model_validate(service.read_as_of(instance_id, as_of))
-    return _one(response, service.read(instance_id))
+        past = TaskInstanceAsOf.model_validate(service.read_as_of(instance_id, as_of))
+        return json_response(past.model_dump(mode="json", by_alias=True))
+    item = instance_json(service.read(instance_id))
+    return json_response(item, headers={"ETag": etag_of(item["version"])})
 
 
 @router.patch("/{instance_id}", responses=responses(403, 404, 409, 412, 422))
