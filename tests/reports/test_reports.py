@@ -173,3 +173,36 @@ def test_instance_export_streams_visible_rows(
     assert [
         r["supplierCode"] for r in csv.DictReader(io.StringIO(own.content.decode("utf-8-sig")))
     ] == ["R-s2"]
+
+
+def test_instance_csv_cells_match_the_api(client: TestClient, viewer: Caller, known: Known) -> None:
+    """The CSV export formats its cells itself (for speed): they must say what the API says."""
+    response = client.get(
+        "/api/reports/task-instances",
+        params={"projectId": known.project.id},
+        headers=viewer.headers,
+    )
+    exported = {
+        int(row["id"]): row
+        for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    }
+    listed = client.get(
+        "/api/task-instances",
+        params={"projectId": known.project.id, "limit": 100},
+        headers=viewer.headers,
+    ).json()["items"]
+    assert set(exported) == {item["id"] for item in listed}
+    for item in listed:
+        row = exported[item["id"]]
+        assert row["status"] == item["status"]
+        assert row["actualDue"] == item["actualDue"]
+        assert row["overdue"] == str(item["overdue"])
+        assert row["submittedAt"] == (item["submittedAt"] or "")
+        assert row["completedAt"] == (item["completedAt"] or "")
+    workbook = client.get(
+        "/api/reports/task-instances",
+        params={"projectId": known.project.id, "format": "xlsx"},
+        headers=viewer.headers,
+    )
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet.max_row == len(listed) + 1

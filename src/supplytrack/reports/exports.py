@@ -7,7 +7,13 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from supplytrack.reports.files import Column, csv_stream, file_stream, xlsx_file
+from supplytrack.reports.files import (
+    Column,
+    csv_rows_stream,
+    csv_stream,
+    file_stream,
+    xlsx_file,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,6 +74,19 @@ INSTANCES = [
     Column("submittedAt", _key("submitted_at"), "datetime"),
     Column("completedAt", _key("completed_at"), "datetime"),
 ]
+
+
+def respond_instances(
+    kind: str, rows: Iterable[Any], csv_rows: Iterable[Sequence[Any]]
+) -> StreamingResponse:
+    """The instance export: CSV from ready cells (fast), XLSX from typed rows."""
+    if kind == "xlsx":
+        return respond(kind, INSTANCES, rows, "task-instances")
+    return StreamingResponse(
+        csv_rows_stream([column.header for column in INSTANCES], csv_rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="task-instances.csv"'},
+    )
 
 
 def respond(

@@ -21,7 +21,7 @@ from supplytrack.reports import exports
 from supplytrack.reports.repository import Window
 from supplytrack.reports.schemas import ProjectStatus, SupplierPerformance
 from supplytrack.reports.service import ReportService
-from supplytrack.reports.stream import instance_rows
+from supplytrack.reports.stream import instance_csv_rows, instance_rows
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], route_class=UnitOfWorkRoute)
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx.")]
@@ -142,5 +142,10 @@ def export_instances(
     format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx.")] = "csv",
 ) -> StreamingResponse:
     """Every visible task instance with its project, supplier and milestone, streamed."""
-    rows = instance_rows(session, actor, project_id, supplier_id, today())
-    return exports.respond(format, exports.INSTANCES, rows, "task-instances")
+    # Generators: nothing is read until the response streams (only the one asked for runs).
+    day = today()
+    return exports.respond_instances(
+        format,
+        instance_rows(session, actor, project_id, supplier_id, day),
+        instance_csv_rows(session, actor, project_id, supplier_id, day),
+    )
