@@ -72,3 +72,33 @@ def test_local_days_agree_with_python_on_both_engines(
     finally:
         database.dispose()
     assert str(value)[:10] == local_day
+
+
+def test_reports_read_from_the_replica_when_one_is_set(
+    committed_database: Database, database_factory: object
+) -> None:
+    """With DATABASE_READ_URL, reports read there (here: an empty replica), the rest does not."""
+    from fastapi.testclient import TestClient as Client
+
+    from supplytrack.auth.models import Role
+    from supplytrack.main import create_app
+    from tests.fixtures.auth import make_caller
+    from tests.fixtures.database import DatabaseFactory
+
+    assert isinstance(database_factory, DatabaseFactory)
+    replica_url = database_factory.fresh("replica")
+    with committed_database.session_scope() as session:
+        Factory(session).project(code="PRIMARY-ONLY")
+        caller = make_caller(session, Role.VIEWER)
+    settings = committed_database.settings.model_copy(update={"database_read_url": replica_url})
+    database = Database(settings)
+    try:
+        with Client(create_app(settings, database=database)) as client:
+            # The token lives on the primary; authentication reads the primary.
+            projects = client.get("/api/projects", headers=caller.headers).json()["items"]
+            assert [p["code"] for p in projects] == ["PRIMARY-ONLY"]
+            report = client.get("/api/reports/project-status", headers=caller.headers)
+            assert report.status_code == 200, report.text
+            assert report.json()["items"] == []  # the replica has no project
+    finally:
+        database.dispose()
