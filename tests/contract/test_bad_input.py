@@ -28,33 +28,8 @@ from tests.contract.bad_bodies import body_cases
 from tests.contract.bad_cases import INSTANCE_A, JSON, LISTS, Bad, due, resolve
 from tests.contract.bad_params import param_cases
 from tests.contract.scope_table import TABLE
-from tests.contract.support import Shared, World, assert_envelope, row_counts
+from tests.contract.support import World, assert_envelope, row_counts
 from tests.fixtures.auth import Caller
-
-
-@pytest.fixture
-def client(shared: Shared, savepoint: None) -> TestClient:
-    """The module's HTTP client (inside the test's savepoint)."""
-    return shared.client
-
-
-@pytest.fixture
-def session(shared: Shared, savepoint: None) -> Session:
-    """The module's session, to count and read rows."""
-    return shared.session
-
-
-@pytest.fixture
-def world(shared: Shared) -> World:
-    """The module's data set."""
-    return shared.world
-
-
-@pytest.fixture
-def admin(shared: Shared) -> Caller:
-    """An admin token (admins may call every route)."""
-    return shared.admin
-
 
 CASES = [*body_cases(), *param_cases()]
 

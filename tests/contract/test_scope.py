@@ -57,42 +57,6 @@ from tests.fixtures.auth import Caller, make_caller
 
 
 @pytest.fixture
-def client(shared: Shared, savepoint: None) -> TestClient:
-    """The module's HTTP client (inside the test's savepoint)."""
-    return shared.client
-
-
-@pytest.fixture
-def session(shared: Shared, savepoint: None) -> Session:
-    """The module's session."""
-    return shared.session
-
-
-@pytest.fixture
-def world(shared: Shared) -> World:
-    """The module's data set."""
-    return shared.world
-
-
-@pytest.fixture
-def admin(shared: Shared) -> Caller:
-    """An admin token."""
-    return shared.admin
-
-
-@pytest.fixture
-def viewer(shared: Shared) -> Caller:
-    """A viewer token."""
-    return shared.viewer
-
-
-@pytest.fixture
-def supplier_a(shared: Shared) -> Caller:
-    """A token of supplier A."""
-    return shared.supplier_a
-
-
-@pytest.fixture
 def callers(shared: Shared) -> dict[str, Caller]:
     """A token per role (the supplier one bound to supplier A)."""
     return {
