@@ -187,7 +187,7 @@ def assignment_floor(url: str, project_id: int, supplier_id: int) -> tuple[list[
     is rolled back; the floor inserts the assignment row under the same id, runs the captured
     fan-out statement and commits (timed), then deletes both (not timed).
     """
-    from supplytrack.auth.actor import system_actor
+    from supplytrack.core.identity import system_actor
     from supplytrack.suppliers.service import AssignmentService
 
     app = InProcess(url)

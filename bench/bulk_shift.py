@@ -102,8 +102,8 @@ def job_seconds(app: InProcess) -> float:
 
 def captured_shift(app: InProcess, projects: list[int]) -> tuple[float, list[Op]]:
     """The same operation in-process (check, then the job, as the CLI does), recorded."""
-    from supplytrack.auth.actor import system_actor
     from supplytrack.bulk.service import BulkService
+    from supplytrack.core.identity import system_actor
     from supplytrack.jobs.runner import JobRunner
 
     change: dict[str, Any] = {

@@ -191,7 +191,7 @@ def head_of(url: str, project_id: int) -> tuple[int, int]:
 def profile_once(app: InProcess, head: int, days: int) -> str:
     """CProfile of one cascade through the service (no HTTP), top functions by own time."""
     from supplytrack.audit.models import ReasonCode
-    from supplytrack.auth.actor import system_actor
+    from supplytrack.core.identity import system_actor
     from supplytrack.templates.service import TemplateService
 
     changes = {"shift_days": days, "cascade": True, "reason_code": ReasonCode.PLAN_CHANGE}

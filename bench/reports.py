@@ -88,7 +88,7 @@ def timed_report(
 
 def export_statement(url: str) -> Op:
     """The SELECT the instance export runs (recorded from the product's own generator)."""
-    from supplytrack.auth.actor import system_actor
+    from supplytrack.core.identity import system_actor
     from supplytrack.reports.stream import instance_rows
 
     app = InProcess(url)

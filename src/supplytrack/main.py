@@ -8,9 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from supplytrack import __version__
-from supplytrack.auth.router import router as tokens_router
-from supplytrack.bulk.router import router as bulk_router
-from supplytrack.calendars.router import router as calendars_router
+from supplytrack.api.bulk import router as bulk_router
+from supplytrack.api.calendars import router as calendars_router
+from supplytrack.api.jobs import router as jobs_router
+from supplytrack.api.projects import router as projects_router
+from supplytrack.api.reports import router as reports_router
+from supplytrack.api.suppliers import assignments_router
+from supplytrack.api.suppliers import router as suppliers_router
+from supplytrack.api.tasks import router as tasks_router
+from supplytrack.api.templates import router as templates_router
+from supplytrack.api.tokens import router as tokens_router
 from supplytrack.core.db import Database
 from supplytrack.core.handlers import install_error_handlers
 from supplytrack.core.health import router as health_router
@@ -18,13 +25,7 @@ from supplytrack.core.logging import configure_logging
 from supplytrack.core.middleware import RequestMiddleware
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.settings import Settings, get_settings
-from supplytrack.jobs.router import router as jobs_router
-from supplytrack.projects.router import router as projects_router
-from supplytrack.reports.router import router as reports_router
-from supplytrack.suppliers.router import assignments_router
-from supplytrack.suppliers.router import router as suppliers_router
-from supplytrack.tasks.router import router as tasks_router
-from supplytrack.templates.router import router as templates_router
+from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
 
 DESCRIPTION = """
 Supplier launch programs: milestones planned once per project, fanned out to every supplier,

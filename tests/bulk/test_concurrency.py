@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.auth.actor import system_actor
-from supplytrack.auth.models import Role
-from supplytrack.bulk.service import BulkService
+from supplytrack.bulk.schemas import DateChange
 from supplytrack.core.db import Database
+from supplytrack.core.identity import Role, system_actor
+from supplytrack.flows.base import Flow
+from supplytrack.flows.bulk import BulkFlows
 from supplytrack.jobs.runner import JobRunner
 from supplytrack.main import create_app
 from supplytrack.tasks.models import TaskInstance
@@ -33,8 +34,10 @@ def test_bulk_shift_and_single_patches_both_land(committed_database: Database) -
         manager = make_caller(session, Role.MANAGER)
     with database.session_scope() as session:
         expected = planned(session, project_id, SHIFT)
-        job = BulkService(session, system_actor("test")).queue_shift(
-            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"}
+        flow = Flow(session, system_actor("test"), database.settings)
+        job = BulkFlows(flow).queue_shift(
+            [project_id],
+            DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
         )
         job_id, operation_id = job.id, job.payload["bulkOperationId"]
     runner = threading.Thread(target=JobRunner(database).run, args=(job_id,))

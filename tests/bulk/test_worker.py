@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.auth.actor import system_actor
-from supplytrack.bulk.service import BulkService
+from supplytrack.bulk.schemas import DateChange
 from supplytrack.core.db import Database
+from supplytrack.core.identity import system_actor
+from supplytrack.flows.base import Flow
+from supplytrack.flows.bulk import BulkFlows
 from supplytrack.jobs.models import Job
 from supplytrack.tasks.models import TaskInstance
 from tests.bulk.helpers import many_instances, planned
@@ -77,8 +79,10 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
         project_id = many_instances(session, suppliers=1500)
     with committed_database.session_scope() as session:
         expected = planned(session, project_id, SHIFT)
-        job = BulkService(session, system_actor("test")).queue_shift(
-            [project_id], {"shift_days": SHIFT, "reason_code": "PLAN_CHANGE"}
+        flow = Flow(session, system_actor("test"), committed_database.settings)
+        job = BulkFlows(flow).queue_shift(
+            [project_id],
+            DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
         )
         job_id, operation_id = job.id, job.payload["bulkOperationId"]
     worker = _start(worker_env)

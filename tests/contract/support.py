@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.models import Role
 from supplytrack.auth.service import TokenService
 from supplytrack.core.db import Database
+from supplytrack.core.identity import Role
 from supplytrack.main import create_app
 from supplytrack.models import Base
 from supplytrack.suppliers.models import SupplierProject

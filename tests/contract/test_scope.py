@@ -35,8 +35,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.models import Role
 from supplytrack.auth.service import TokenService
+from supplytrack.core.identity import Role
 from supplytrack.core.time import today
 from supplytrack.tasks.models import TaskInstance
 from tests.contract.scope_table import (

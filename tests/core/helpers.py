@@ -16,9 +16,9 @@ import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
-from supplytrack.auth.models import Role
 from supplytrack.auth.service import TokenService
 from supplytrack.core.db import Database
+from supplytrack.core.identity import Role
 from supplytrack.core.settings import Settings
 from supplytrack.main import create_app
 

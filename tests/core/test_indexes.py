@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.models import Role
 from supplytrack.auth.service import TokenService
 from supplytrack.core.db import Database
+from supplytrack.core.identity import Role
 from supplytrack.core.time import today
 from tests.core.helpers import app_client, recording
 from tests.fixtures.database import DatabaseFactory, settings_for

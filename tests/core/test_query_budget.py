@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.models import Role
 from supplytrack.core.db import Database
+from supplytrack.core.identity import Role
 from tests.core.helpers import recording
 from tests.fixtures.auth import Caller, make_caller
 from tests.fixtures.factories import Factory

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.cli import demo as demo_cli
 from supplytrack.core.db import Database
 from supplytrack.core.settings import get_settings
-from supplytrack.demo import cli as demo_cli
 from supplytrack.demo.generator import DEMO_TABLES, DatabaseNotEmpty, LoadReport, load_demo_data
 from supplytrack.models import Base
 from supplytrack.projects.models import Project

@@ -80,7 +80,7 @@ def test_reports_read_from_the_replica_when_one_is_set(
     """With DATABASE_READ_URL, reports read there (here: an empty replica), the rest does not."""
     from fastapi.testclient import TestClient as Client
 
-    from supplytrack.auth.models import Role
+    from supplytrack.core.identity import Role
     from supplytrack.main import create_app
     from tests.fixtures.auth import make_caller
     from tests.fixtures.database import DatabaseFactory

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.models import Role
+from supplytrack.core.identity import Role
 from tests.fixtures.auth import Caller, make_caller
 from tests.reports.conftest import Known, day
 
@@ -166,7 +166,7 @@ def test_instance_export_streams_visible_rows(
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 11
-    overdue = {row["milestone"] for row in rows if row["overdue"] == "True"}
+    overdue = {row["milestone"] for row in rows if row["overdue"] == "TRUE"}
     assert overdue == {"M-d", "M-k"}
     supplier = make_caller(session, Role.SUPPLIER, known.s2.id)
     own = client.get("/api/reports/task-instances", headers=supplier.headers)
@@ -196,7 +196,7 @@ def test_instance_csv_cells_match_the_api(client: TestClient, viewer: Caller, kn
         row = exported[item["id"]]
         assert row["status"] == item["status"]
         assert row["actualDue"] == item["actualDue"]
-        assert row["overdue"] == str(item["overdue"])
+        assert row["overdue"] == ("TRUE" if item["overdue"] else "FALSE")
         assert row["submittedAt"] == (item["submittedAt"] or "")
         assert row["completedAt"] == (item["completedAt"] or "")
     workbook = client.get(

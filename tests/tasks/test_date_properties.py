@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AuditLog, TaskInstanceHistory
 from supplytrack.core.errors import SupplyTrackError
+from supplytrack.flows.instances import InstanceFlows
+from supplytrack.flows.milestones import MilestoneFlows
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.tasks.service import TaskService
+from supplytrack.tasks.schemas import TaskInstanceUpdate
 from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
-from supplytrack.templates.service import TemplateService
+from supplytrack.templates.schemas import TemplateUpdate
 from tests.fixtures.factories import Factory, days
 
 operation = st.one_of(
@@ -97,7 +99,7 @@ def test_accepted_moves_keep_order_and_audit_each_change_once(
         for _ in range(2):
             factory.assign(project, factory.supplier())
         instance_ids = list(session.scalars(select(TaskInstance.id).order_by(TaskInstance.id)))
-        tasks, plans = TaskService(session, factory.actor), TemplateService(session, factory.actor)
+        tasks, plans = InstanceFlows(factory.flow), MilestoneFlows(factory.flow)
         for kind, pick, shift, cascade, force in operations:
             before = _snapshot(session)
             last_history = (
@@ -111,24 +113,28 @@ def test_accepted_moves_keep_order_and_audit_each_change_once(
                     if kind == "instance":
                         tasks.update(
                             instance_ids[pick % len(instance_ids)],
-                            {
-                                "shift_days": shift,
-                                "cascade": cascade,
-                                "reason_code": "PLAN_CHANGE",
-                                "reason": "test",
-                            },
+                            TaskInstanceUpdate.model_validate(
+                                {
+                                    "shiftDays": shift,
+                                    "cascade": cascade,
+                                    "reasonCode": "PLAN_CHANGE",
+                                    "reason": "test",
+                                }
+                            ),
                             None,
                         )
                     else:
-                        plans.update(
+                        plans.change(
                             templates[pick % len(templates)].id,
-                            {
-                                "shift_days": shift,
-                                "cascade": cascade,
-                                "force": force,
-                                "reason_code": "PLAN_CHANGE",
-                                "reason": "test",
-                            },
+                            TemplateUpdate.model_validate(
+                                {
+                                    "shiftDays": shift,
+                                    "cascade": cascade,
+                                    "force": force,
+                                    "reasonCode": "PLAN_CHANGE",
+                                    "reason": "test",
+                                }
+                            ),
                             None,
                         )
             except SupplyTrackError:

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.auth.models import Role
+from supplytrack.core.identity import Role
 from supplytrack.core.time import today
 from supplytrack.tasks.models import TaskInstance
 from tests.fixtures.auth import Caller, make_caller
@@ -229,7 +229,7 @@ def test_fast_json_is_exactly_the_models_json(
     client: TestClient, manager: Caller, factory: Factory, session: Session
 ) -> None:
     """The list and the single GET skip model validation; their JSON must not differ from it."""
-    from supplytrack.auth.actor import system_actor
+    from supplytrack.core.identity import system_actor
     from supplytrack.core.pagination import parse_sort
     from supplytrack.tasks.repository import TaskFilter, TaskRepository
     from supplytrack.tasks.schemas import TaskInstanceRead
@@ -256,7 +256,7 @@ def test_fast_json_is_exactly_the_models_json(
     )
     repository = TaskRepository(session, system_actor())
     sort = parse_sort("id", {"id": TaskInstance.id}, TaskInstance.id)
-    rows = repository.page(
+    rows = repository.page_rows(
         TaskFilter(project_id=project.id), today(), sort=sort, cursor=None, limit=50
     )
     expected = [

@@ -89,7 +89,10 @@ def test_random_walks_keep_the_timestamp_invariants(steps: list[tuple[Mover, int
         target = choices[pick % len(choices)]
         now += timedelta(hours=1)
         move = transition(status, target, mover, "because")
-        submitted_at, completed_at = move.stamps(submitted_at, completed_at, now)
+        columns = move.columns
+        assert columns.status == target
+        submitted_at = columns.submitted_at.value_after(submitted_at, now)
+        completed_at = columns.completed_at.value_after(completed_at, now)
         status = target
         if status == S.SUBMITTED and first_submission is None:
             first_submission = now

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, Select, String, insert, literal, select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import (
@@ -17,6 +17,7 @@ from supplytrack.audit.models import (
     ReasonCode,
     TaskInstanceHistory,
 )
+from supplytrack.core.models import UTCDateTime
 
 HISTORY_COLUMNS = (
     "task_instance_id",
@@ -103,6 +104,16 @@ class HistoryRepository:
         marks = ", ".join(["?"] * (len(HISTORY_COLUMNS) + 1))
         statement = f"INSERT INTO task_instance_history ({columns}) VALUES ({marks})"  # noqa: S608
         connection.exec_driver_sql(statement, [(*row, when) for row in rows])
+
+    def append_from(self, changes: Select[Any], who: dict[str, Any], changed_at: datetime) -> None:
+        """INSERT ... SELECT: the rows of ``changes`` (instance, field, old, new) plus ``who``."""
+        typed = {"actor_id": Integer, "bulk_operation_id": Integer}
+        rows = changes.add_columns(
+            *(literal(value, typed.get(name, String)) for name, value in who.items()),
+            literal(changed_at, UTCDateTime()),
+        )
+        columns = ["task_instance_id", "field", "old_value", "new_value", *who, "changed_at"]
+        self.session.connection().execute(insert(TaskInstanceHistory).from_select(columns, rows))
 
     def append_log(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert audit-log rows (bulk_operation_id belongs to instance history only)."""

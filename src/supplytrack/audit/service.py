@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import (
@@ -18,8 +20,8 @@ from supplytrack.audit.models import (
     TaskInstanceHistory,
 )
 from supplytrack.audit.repository import HistoryFilter, HistoryRepository
-from supplytrack.auth.actor import Actor
 from supplytrack.core.context import current_request_id
+from supplytrack.core.identity import Actor
 from supplytrack.core.time import utcnow
 
 
@@ -51,12 +53,13 @@ class Why:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One field of one instance going from ``old`` to ``new``."""
+    """One field of one instance going from ``old`` to ``new`` (``source``: who moved it)."""
 
     task_instance_id: int
     field: HistoryField
     old: object
     new: object
+    source: ChangeSource | None = None  # None: the source the whole record() names
 
 
 class AuditService:
@@ -67,17 +70,9 @@ class AuditService:
         self.history = HistoryRepository(session)
 
     def record(self, changes: Sequence[Change], *, source: ChangeSource, why: Why) -> None:
-        """Append one history row per changed field of a task instance."""
-        who = (
-            self.actor.token_id,
-            self.actor.label,
-            why.reason,
-            as_text(source),
-            why.bulk_operation_id,
-            current_request_id(),
-            as_text(why.reason_code),
-            why.change_id,
-        )
+        """Append one history row per changed field of a task instance, in one statement."""
+        request_id = current_request_id()
+        reason_code = as_text(why.reason_code)
         self.history.append(
             [
                 (
@@ -85,10 +80,39 @@ class AuditService:
                     as_text(change.field),
                     as_text(change.old),
                     as_text(change.new),
-                    *who,
+                    self.actor.token_id,
+                    self.actor.label,
+                    why.reason,
+                    as_text(change.source or source),
+                    why.bulk_operation_id,
+                    request_id,
+                    reason_code,
+                    why.change_id,
                 )
                 for change in changes
             ],
+            utcnow(),
+        )
+
+    def record_from(self, changes: Select[Any], *, source: ChangeSource, why: Why) -> None:
+        """Append history rows set-based: one INSERT ... SELECT over ``changes``.
+
+        ``changes`` selects (task_instance_id, field, old_value, new_value) as text, one row
+        per change; who, why and when are the same for all of them. For changes of thousands
+        of rows that the database computes itself (a uniform shift), so none is loaded.
+        """
+        self.history.append_from(
+            changes,
+            {
+                "actor_id": self.actor.token_id,
+                "actor": self.actor.label,
+                "reason": why.reason,
+                "source": as_text(source),
+                "bulk_operation_id": why.bulk_operation_id,
+                "request_id": current_request_id(),
+                "reason_code": as_text(why.reason_code),
+                "change_id": why.change_id,
+            },
             utcnow(),
         )
 

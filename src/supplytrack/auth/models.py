@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from supplytrack.core.identity import Role
 from supplytrack.core.models import Base, UTCDateTime, enum_column
 from supplytrack.core.time import utcnow
 
-
-class Role(enum.StrEnum):
-    """What a token may do (SPEC section 4)."""
-
-    ADMIN = "admin"
-    MANAGER = "manager"
-    VIEWER = "viewer"
-    SUPPLIER = "supplier"
+__all__ = ["ApiToken", "Role"]
 
 
 class ApiToken(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from supplytrack.auth.models import ApiToken
@@ -48,6 +48,11 @@ class TokenRepository:
         if after_id is not None:
             stmt = stmt.where(ApiToken.id > after_id)
         return self.session.scalars(stmt).all()
+
+    def bound_to(self, supplier_id: int) -> bool:
+        """Whether a token was ever bound to the supplier."""
+        stmt = select(exists().where(ApiToken.supplier_id == supplier_id))
+        return bool(self.session.scalar(stmt))
 
     def revoke_named(self, prefix: str, when: datetime) -> None:
         """Revoke every live token whose name starts with ``prefix``."""

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from supplytrack.auth.models import Role
+from supplytrack.core.identity import Role
 from supplytrack.core.schemas import BodyId, Name, ReadModel, WriteModel
 
 

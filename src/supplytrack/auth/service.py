@@ -8,13 +8,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.actor import Actor
 from supplytrack.auth.exceptions import InvalidToken
-from supplytrack.auth.models import ApiToken, Role
+from supplytrack.auth.models import ApiToken
 from supplytrack.auth.repository import TokenRepository
 from supplytrack.core.errors import BusinessRuleError, NotFound
+from supplytrack.core.identity import Actor, Role
 from supplytrack.core.time import utcnow
-from supplytrack.suppliers.service import SupplierService
 
 TOKEN_PREFIX = "st_"  # noqa: S105 - a prefix that makes leaked tokens easy to spot
 MAX_TOKEN_LENGTH = 200
@@ -43,24 +42,24 @@ class TokenService:
         return Actor(token.id, token.role, token.name, token.supplier_id)
 
     def create(self, name: str, role: Role, supplier_id: int | None) -> tuple[ApiToken, str]:
-        """Create a token; the raw token is returned here once and never stored."""
+        """Create a token; the raw token is returned here once and never stored.
+
+        A supplier token's supplier must exist: the flow that calls this has checked.
+        """
         if (role == Role.SUPPLIER) != (supplier_id is not None):
             raise BusinessRuleError(
                 "a supplier token needs supplierId, and only a supplier token may have one",
                 code="SUPPLIER_ID_MISMATCH",
             )
-        if supplier_id is not None:
-            SupplierService(self.session).require_exists(supplier_id)
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             name=name, role=role, supplier_id=supplier_id, digest=digest_of(raw), prefix=raw[:10]
         )
         return self.tokens.add(token), raw
 
-    def create_demo_tokens(self) -> list[tuple[Role, int | None, str]]:
-        """Revoke earlier demo tokens and create an admin, a viewer and a supplier token."""
+    def create_demo_tokens(self, supplier_id: int | None) -> list[tuple[Role, int | None, str]]:
+        """Revoke earlier demo tokens; create admin, viewer and (given one) supplier tokens."""
         self.tokens.revoke_named(DEMO_NAME_PREFIX, utcnow())
-        supplier_id = SupplierService(self.session).first_with_work()
         wanted: list[tuple[Role, int | None]] = [(Role.ADMIN, None), (Role.VIEWER, None)]
         if supplier_id is not None:
             wanted.append((Role.SUPPLIER, supplier_id))
@@ -82,6 +81,10 @@ class TokenService:
     ) -> Sequence[ApiToken]:
         """Tokens in id order (one more than ``limit``)."""
         return self.tokens.page(include_revoked=include_revoked, after_id=after_id, limit=limit)
+
+    def bound_to(self, supplier_id: int) -> bool:
+        """Whether any token (live or revoked) was ever bound to the supplier."""
+        return self.tokens.bound_to(supplier_id)
 
     def revoke(self, token_id: int) -> ApiToken:
         """Revoke a token; revoking an already revoked one is harmless."""

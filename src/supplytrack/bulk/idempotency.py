@@ -6,27 +6,26 @@ import hashlib
 from typing import Any
 
 import orjson
-from fastapi import Request
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.actor import Actor
 from supplytrack.bulk.exceptions import IdempotencyKeyReused
 from supplytrack.bulk.models import IdempotencyKey
 from supplytrack.bulk.repository import BulkRepository
+from supplytrack.core.identity import Actor
 
 
 class Idempotency:
     """The stored first answer of one (actor, key), or the means to store it."""
 
     def __init__(
-        self, session: Session, actor: Actor, key: str | None, request: Request, body: Any
+        self, session: Session, actor: Actor, key: str | None, method: str, path: str, body: Any
     ) -> None:
         self.repository = BulkRepository(session)
         self.actor = actor
         # CLI actors have no token and so no key space.
         self.key = key if actor.token_id is not None else None
-        self.method = request.method
-        self.path = request.url.path
+        self.method = method
+        self.path = path
         self.digest = hashlib.sha256(
             orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str)
         ).hexdigest()

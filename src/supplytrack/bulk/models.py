@@ -25,6 +25,7 @@ class BulkKind(enum.StrEnum):
 class BulkState(enum.StrEnum):
     """Where a bulk operation stands."""
 
+    QUEUED = "QUEUED"  # its job waits for a worker
     RUNNING = "RUNNING"
     APPLIED = "APPLIED"
     PARTIAL = "PARTIAL"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -84,8 +83,3 @@ class BulkRepository:
         """Store the first answer for a key."""
         self.session.add(row)
         self.session.flush()
-
-
-def operation_payload(operation: BulkOperation) -> dict[str, Any]:
-    """The job payload that points back at an operation."""
-    return {"bulkOperationId": operation.id, "requestId": operation.request_id}

@@ -7,9 +7,8 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from supplytrack.calendars.weekdays import MONDAY_TO_FRIDAY_MASK
 from supplytrack.core.models import Base, VersionedMixin, version_check
-
-MONDAY_TO_FRIDAY_MASK = 0b0011111
 
 
 class ProjectCalendar(VersionedMixin, Base):

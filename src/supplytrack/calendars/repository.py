@@ -11,15 +11,10 @@ from supplytrack.calendars.models import ProjectCalendar, ProjectHoliday
 from supplytrack.core.repository import Repository
 
 
-class CalendarRepository(Repository):
+class CalendarRepository(Repository[ProjectCalendar]):
     """Calendars (visibility is the project's: callers check the project first)."""
 
-    def get(self, project_id: int, *, for_update: bool = False) -> ProjectCalendar | None:
-        """The project's calendar row, if it was ever changed."""
-        stmt = select(ProjectCalendar).where(ProjectCalendar.project_id == project_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+    model = ProjectCalendar
 
     def holidays(self, project_id: int) -> Sequence[ProjectHoliday]:
         """The project's holidays in date order."""
@@ -29,12 +24,6 @@ class CalendarRepository(Repository):
             .order_by(ProjectHoliday.day)
         )
         return self.session.scalars(stmt).all()
-
-    def add(self, calendar: ProjectCalendar) -> ProjectCalendar:
-        """Insert a calendar row."""
-        self.session.add(calendar)
-        self.session.flush()
-        return calendar
 
     def replace_holidays(
         self, project_id: int, holidays: Sequence[tuple[date, str | None]]
@@ -46,3 +35,11 @@ class CalendarRepository(Repository):
                 insert(ProjectHoliday),
                 [{"project_id": project_id, "day": day, "name": name} for day, name in holidays],
             )
+
+    def delete_of_project(self, project_id: int) -> None:
+        """Delete a project's holidays and calendar row."""
+        for stmt in (
+            delete(ProjectHoliday).where(ProjectHoliday.project_id == project_id),
+            delete(ProjectCalendar).where(ProjectCalendar.project_id == project_id),
+        ):
+            self.session.execute(stmt, execution_options={"synchronize_session": False})

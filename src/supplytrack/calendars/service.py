@@ -1,44 +1,35 @@
-"""The rules of project calendars: default Monday to Friday, edits audited."""
+"""The rules of project calendars: default Monday to Friday, replaced whole, edits audited.
+
+A leaf of the domain layer: the caller (a flow) has found the project visible first.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AuditEntity, ChangeSource
 from supplytrack.audit.service import AuditService, Why, new_change_id
-from supplytrack.auth.actor import Actor
-from supplytrack.calendars.models import MONDAY_TO_FRIDAY_MASK, ProjectCalendar
+from supplytrack.calendars.models import ProjectCalendar
 from supplytrack.calendars.repository import CalendarRepository
-from supplytrack.calendars.workdays import WEEKDAY_NAMES, WorkCalendar
+from supplytrack.calendars.schemas import CalendarUpdate
+from supplytrack.calendars.weekdays import MONDAY_TO_FRIDAY_MASK, mask_of, names_of
 from supplytrack.core.http import check_version
-from supplytrack.projects.service import ProjectService
+from supplytrack.core.identity import Actor
+from supplytrack.core.time import utcnow
 
 
-def mask_of(weekday_names: list[str]) -> int:
-    """The bit mask of weekday names (bit 0 = Monday)."""
-    return sum(1 << WEEKDAY_NAMES.index(name) for name in set(weekday_names))
-
-
-def names_of(mask: int) -> list[str]:
-    """Weekday names of a bit mask, Monday first."""
-    return [name for index, name in enumerate(WEEKDAY_NAMES) if mask & (1 << index)]
-
-
+@dataclass(frozen=True, slots=True)
 class CalendarView:
     """A calendar as the API shows it."""
 
-    def __init__(
-        self, project_id: int, mask: int, holidays: list[tuple[date, str | None]], version: int
-    ) -> None:
-        self.project_id = project_id
-        self.working_weekdays = names_of(mask)
-        self.holidays = [{"date": day, "name": name} for day, name in holidays]
-        self.version = version
-        self.calendar = WorkCalendar(
-            frozenset(i for i in range(7) if mask & (1 << i)), frozenset(d for d, _ in holidays)
-        )
+    project_id: int
+    working_weekdays: list[str]
+    holidays: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0
 
 
 class CalendarService:
@@ -50,36 +41,23 @@ class CalendarService:
         self.calendars = CalendarRepository(session, actor)
 
     def view(self, project_id: int) -> CalendarView:
-        """The calendar of a visible project (the default when it was never changed)."""
-        ProjectService(self.session, self.actor).get(project_id)
-        return self._view(project_id)
-
-    def calendar(self, project_id: int) -> WorkCalendar:
-        """The working-day calendar of a project (no visibility check: for services)."""
-        return self._view(project_id).calendar
-
-    def _view(self, project_id: int) -> CalendarView:
+        """The calendar of a (visible) project: the default when it was never changed."""
         row = self.calendars.get(project_id)
         if row is None:
-            return CalendarView(project_id, MONDAY_TO_FRIDAY_MASK, [], 0)
-        holidays = [(h.day, h.name) for h in self.calendars.holidays(project_id)]
-        return CalendarView(project_id, row.working_weekdays, holidays, row.version)
+            return CalendarView(project_id, names_of(MONDAY_TO_FRIDAY_MASK))
+        holidays = [{"date": h.day, "name": h.name} for h in self.calendars.holidays(project_id)]
+        return CalendarView(project_id, names_of(row.working_weekdays), holidays, row.version)
 
     def replace(
-        self,
-        project_id: int,
-        weekdays: list[str],
-        holidays: list[tuple[date, str | None]],
-        *,
-        reason: str | None,
-        expected_version: int | None,
+        self, project_id: int, command: CalendarUpdate, expected_version: int | None
     ) -> CalendarView:
-        """Replace the calendar; the old and new values go to the audit log."""
-        ProjectService(self.session, self.actor).get(project_id, for_update=True)
-        before = self._view(project_id)
+        """Replace the calendar of a (visible, locked) project; old and new values audited."""
+        before = self.view(project_id)
         check_version(before.version, expected_version, f"calendar of project {project_id}")
-        mask = mask_of(weekdays)
-        ordered = sorted(dict(holidays).items())
+        mask = mask_of(command.working_weekdays)
+        ordered: list[tuple[date, str | None]] = sorted(
+            {holiday.date: holiday.name for holiday in command.holidays}.items()
+        )
         if mask == mask_of(before.working_weekdays) and ordered == [
             (h["date"], h["name"]) for h in before.holidays
         ]:
@@ -89,6 +67,8 @@ class CalendarService:
             self.calendars.add(ProjectCalendar(project_id=project_id, working_weekdays=mask))
         else:
             row.working_weekdays = mask
+            if mask == mask_of(before.working_weekdays):
+                row.updated_at = utcnow()  # holidays alone are a change of the calendar too
             self.session.flush()
         self.calendars.replace_holidays(project_id, ordered)
         AuditService(self.session, self.actor).log(
@@ -103,6 +83,10 @@ class CalendarService:
                 ),
             ],
             source=ChangeSource.API,
-            why=Why(reason=reason, change_id=new_change_id()),
+            why=Why(reason=command.reason, change_id=new_change_id()),
         )
-        return self._view(project_id)
+        return self.view(project_id)
+
+    def delete_of_project(self, project_id: int) -> None:
+        """Delete the calendar of a project being deleted (its holidays go with it)."""
+        self.calendars.delete_of_project(project_id)

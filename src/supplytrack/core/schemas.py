@@ -145,3 +145,11 @@ def json_response(content: object, headers: dict[str, str] | None = None) -> Res
         media_type="application/json",
         headers=headers,
     )
+
+
+W = TypeVar("W", bound=BaseModel)
+
+
+def full_update(body: BaseModel, update: type[W]) -> W:
+    """A PUT body as the partial-update command with every field given (it replaces them all)."""
+    return update.model_construct(_fields_set=set(type(body).model_fields), **dict(body))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from supplytrack.core.context import RequestContext, bind_context, reset_context
 from supplytrack.core.db import Database
+from supplytrack.core.settings import Settings
 from supplytrack.core.time import utcnow
 from supplytrack.jobs.models import Job, JobState
 from supplytrack.jobs.repository import JobRepository
@@ -42,17 +43,26 @@ class ChunkResult:
 # stay RUNNING, to be resumed by the next worker.
 STOP = threading.Event()
 
-# kind -> process one chunk (in the chunk's transaction); kind -> record how the job ended.
-ChunkProcessor = Callable[[Session, Job, int], ChunkResult]
-Finisher = Callable[[Session, Job], None]
-PROCESSORS: dict[str, ChunkProcessor] = {}
-FINISHERS: dict[str, Finisher] = {}
+ChunkProcessor = Callable[[Session, Job, Settings], ChunkResult]
+Hook = Callable[[Session, Job], None]
 
 
-def register(kind: str, processor: ChunkProcessor, finisher: Finisher) -> None:
-    """Declare how jobs of ``kind`` are processed and finished."""
-    PROCESSORS[kind] = processor
-    FINISHERS[kind] = finisher
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """How jobs of one kind run: each chunk (in the chunk's transaction), start and end."""
+
+    process: ChunkProcessor
+    finish: Hook
+    start: Hook | None = None
+
+
+# Filled by the layer that owns the work (flows/jobs.py), imported by whoever runs jobs.
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: str, job_kind: JobKind) -> None:
+    """Declare how jobs of ``kind`` are processed, started and finished."""
+    KINDS[kind] = job_kind
 
 
 def _owner() -> str:
@@ -85,7 +95,6 @@ class JobRunner:
         self.database = database
         self.on_chunk = on_chunk
         self.owner = _owner()
-        self.chunk_size = database.settings.bulk_chunk_size
         self.lease = timedelta(seconds=database.settings.job_lease_seconds)
 
     def run(self, job_id: int) -> JobState | None:
@@ -134,11 +143,14 @@ class JobRunner:
         if job.cancel_requested:
             self._end(session, job, JobState.CANCELLED)
             return JobState.CANCELLED
-        if job.started_at is None:
-            job.started_at = now
+        kind = KINDS[job.kind]
         token = bind_context(RequestContext(request_id=job.payload.get("requestId") or "job"))
         try:
-            result = PROCESSORS[job.kind](session, job, self.chunk_size)
+            if job.started_at is None:
+                job.started_at = now
+                if kind.start is not None:
+                    kind.start(session, job)
+            result = kind.process(session, job, self.database.settings)
         finally:
             reset_context(token)
         job.cursor = result.cursor
@@ -157,7 +169,7 @@ class JobRunner:
     def _end(session: Session, job: Job, state: JobState) -> None:
         job.state = state
         job.finished_at = utcnow()
-        FINISHERS[job.kind](session, job)
+        KINDS[job.kind].finish(session, job)
         session.flush()
 
     def _fail(self, session: Session, job_id: int, reason: str) -> None:

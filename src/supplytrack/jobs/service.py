@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.actor import Actor
 from supplytrack.core.errors import Conflict, NotFound
+from supplytrack.core.identity import Actor
 from supplytrack.core.time import utcnow
 from supplytrack.jobs.models import Job, JobState
 from supplytrack.jobs.repository import JobRepository

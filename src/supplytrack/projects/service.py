@@ -1,24 +1,26 @@
-"""The rules of projects."""
+"""The rules of projects that need nothing but projects (a leaf of the domain layer)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.actor import Actor
 from supplytrack.core.errors import NotFound
 from supplytrack.core.http import check_version
+from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import Sort
 from supplytrack.core.repository import assign
+from supplytrack.core.schemas import changes_of
 from supplytrack.projects.exceptions import (
     ProjectClosed,
     ProjectCodeTaken,
-    ProjectHasHistory,
     ProjectWindowInvalid,
 )
 from supplytrack.projects.models import CLOSED_PROJECT_STATUSES, Project, ProjectStatus
 from supplytrack.projects.repository import ProjectRepository
+from supplytrack.projects.schemas import ProjectCreate, ProjectUpdate
 
 
 class ProjectService:
@@ -36,9 +38,9 @@ class ProjectService:
             raise NotFound("project", project_id)
         return project
 
-    def require_open(self, project_id: int) -> Project:
+    def require_open(self, project_id: int, *, for_update: bool = False) -> Project:
         """A visible project that still takes new work (not COMPLETED or ARCHIVED)."""
-        project = self.get(project_id)
+        project = self.get(project_id, for_update=for_update)
         if project.status in CLOSED_PROJECT_STATUSES:
             raise ProjectClosed(project_id, project.status)
         return project
@@ -53,9 +55,13 @@ class ProjectService:
         limit: int,
     ) -> Sequence[Project]:
         """A page of projects (one row more than ``limit``)."""
-        return self.projects.page(
+        return self.projects.search(
             status=status, search=search, sort=sort, cursor=cursor, limit=limit
         )
+
+    def id_by_code(self, code: str) -> int | None:
+        """The id of the visible project with this code, if any."""
+        return self.projects.id_by_code(code)
 
     def visible_ids(self) -> list[int]:
         """Ids of every project the actor may see, in id order."""
@@ -65,39 +71,38 @@ class ProjectService:
         """Visible projects by id, in id order (one query)."""
         return self.projects.many(project_ids)
 
-    def create(self, fields: Mapping[str, object]) -> Project:
+    def create(self, command: ProjectCreate) -> Project:
         """Create a project with a unique code."""
-        code = str(fields["code"])
-        if self.projects.code_taken(code):
-            raise ProjectCodeTaken(code)
-        return self.projects.add(Project(**fields))
+        if self.projects.code_taken(command.code):
+            raise ProjectCodeTaken(command.code)
+        return self.projects.add(Project(**command.model_dump()))
 
-    def update(
-        self, project_id: int, changes: Mapping[str, object], expected_version: int | None
-    ) -> Project:
-        """Change the given fields of a project (412 when If-Match is stale)."""
-        project = self.get(project_id, for_update=True)
-        check_version(project.version, expected_version, f"project {project_id}")
-        code = changes.get("code")
-        if isinstance(code, str) and self.projects.code_taken(code, except_id=project_id):
+    def window_after(
+        self, project: Project, command: ProjectUpdate
+    ) -> tuple[date | None, date | None]:
+        """The project's start..SOP window once ``command`` is applied (refused if inverted)."""
+        given = command.model_fields_set
+        start = command.start_date if "start_date" in given else project.start_date
+        sop = command.sop_date if "sop_date" in given else project.sop_date
+        if start is not None and sop is not None and sop < start:
+            raise ProjectWindowInvalid
+        return start, sop
+
+    def update(self, project: Project, command: ProjectUpdate) -> list[str]:
+        """Apply a checked partial change (one UPDATE); the names of the fields that changed."""
+        code = command.code if "code" in command.model_fields_set else None
+        if code is not None and self.projects.code_taken(code, except_id=project.id):
             raise ProjectCodeTaken(code)
-        changed = assign(project, changes)
+        self.window_after(project, command)
+        changed = assign(project, changes_of(command))
         if changed:
-            start, sop = project.start_date, project.sop_date
-            if start is not None and sop is not None and sop < start:
-                raise ProjectWindowInvalid
-            if {"start_date", "sop_date"} & set(changed):
-                # Imported here: templates depend on projects, not the other way round.
-                from supplytrack.templates.service import TemplateService  # noqa: PLC0415
-
-                TemplateService(self.session, self.actor).outside_window(project)
             self.projects.flush()
-        return project
+        return changed
 
-    def delete(self, project_id: int, expected_version: int | None) -> None:
-        """Delete a project on which no work has been recorded (409 otherwise)."""
-        project = self.get(project_id, for_update=True)
-        check_version(project.version, expected_version, f"project {project_id}")
-        if self.projects.has_history(project_id):
-            raise ProjectHasHistory(project_id)
+    def check_version(self, project: Project, expected_version: int | None) -> None:
+        """412 when If-Match no longer names the project's version."""
+        check_version(project.version, expected_version, f"project {project.id}")
+
+    def delete(self, project: Project) -> None:
+        """Delete the project row (the flow checked for work and removed what it owns)."""
         self.projects.delete(project)

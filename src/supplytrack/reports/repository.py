@@ -11,13 +11,16 @@ from sqlalchemy import String, and_, case, func, literal, over, select, text
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import REJECTED_PREDICATE, TaskInstanceHistory
-from supplytrack.auth.actor import Actor
 from supplytrack.core.db import AnyRow
+from supplytrack.core.identity import Actor
 from supplytrack.projects.models import Project
+from supplytrack.projects.scope import visible_projects
 from supplytrack.reports.dialect import day_literal, days_between, group_key, local_date
-from supplytrack.suppliers.models import AssignmentStatus, SupplierProject
+from supplytrack.suppliers.models import AssignmentStatus, Supplier, SupplierProject
 from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
+from supplytrack.tasks.scope import visible_instances
+from supplytrack.templates.models import TaskTemplate
 
 T = TaskInstance
 H = TaskInstanceHistory
@@ -58,8 +61,53 @@ class ReportRepository:
         if supplier_id is not None:
             conditions.append(T.supplier_id == supplier_id)
         if self.actor.is_supplier:
-            conditions.append(T.supplier_id == self.actor.supplier_id)
+            conditions.append(visible_instances(self.actor))
         return conditions
+
+    # What the reports name: projects, suppliers, milestones (in the actor's scope) -------
+
+    def project(self, project_id: int) -> Project | None:
+        """One visible project."""
+        stmt = select(Project).where(Project.id == project_id, visible_projects(self.actor))
+        return self.session.scalars(stmt).first()
+
+    def visible_project_ids(self) -> list[int]:
+        """Ids of every visible project, in id order."""
+        stmt = select(Project.id).where(visible_projects(self.actor)).order_by(Project.id)
+        return list(self.session.scalars(stmt))
+
+    def projects(self, project_ids: Sequence[int]) -> Sequence[Project]:
+        """Visible projects by id, in id order."""
+        if not project_ids:
+            return []
+        stmt = (
+            select(Project)
+            .where(Project.id.in_(list(project_ids)), visible_projects(self.actor))
+            .order_by(Project.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def supplier_names(self, supplier_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(code, name) of suppliers a report row names (a supplier sees only its own)."""
+        if not supplier_ids:
+            return {}
+        stmt = select(Supplier.id, Supplier.code, Supplier.name).where(
+            Supplier.id.in_(sorted(set(supplier_ids)))
+        )
+        if self.actor.is_supplier:
+            stmt = stmt.where(Supplier.id == self.actor.supplier_id)
+        return {row.id: (row.code, row.name) for row in self.session.execute(stmt)}
+
+    def milestones_of(self, project_ids: Sequence[int]) -> Sequence[TaskTemplate]:
+        """Every milestone of the (visible) projects, in plan order."""
+        if not project_ids:
+            return []
+        stmt = (
+            select(TaskTemplate)
+            .where(TaskTemplate.project_id.in_(list(project_ids)))
+            .order_by(TaskTemplate.project_id, TaskTemplate.sequence, TaskTemplate.id)
+        )
+        return self.session.scalars(stmt).all()
 
     def _day(self, value: date) -> Any:
         return day_literal(value, self.dialect)

@@ -9,17 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.actor import Actor
-from supplytrack.core.errors import BadRequest
+from supplytrack.core.errors import BadRequest, NotFound
+from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import decode_offset, encode_offset
 from supplytrack.core.time import today
 from supplytrack.projects.models import Project
-from supplytrack.projects.service import ProjectService
 from supplytrack.reports.repository import ReportRepository, Window
 from supplytrack.reports.scoring import rate, score
-from supplytrack.suppliers.service import SupplierService
 from supplytrack.tasks.enums import DONE_STATUSES
-from supplytrack.templates.service import TemplateService
 
 PERFORMANCE_SORTS = {
     "score": "score",
@@ -47,11 +44,10 @@ def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
 class ReportService:
     """Supplier performance and project status for one actor."""
 
-    def __init__(self, session: Session, actor: Actor) -> None:
+    def __init__(self, session: Session, actor: Actor, zone: str) -> None:
         self.session = session
         self.actor = actor
-        database = session.info["database"]
-        self.reports = ReportRepository(session, actor, database.settings.app_timezone, today())
+        self.reports = ReportRepository(session, actor, zone, today(zone))
 
     def default_window(self) -> tuple[Any, Any]:
         """The last 365 days up to today."""
@@ -64,9 +60,7 @@ class ReportService:
         for row in self.reports.slips(window):
             slips[row.supplier_id][str(row.reason_code)] = int(row.slips)
         aggregates = self.reports.performance(window)
-        names = SupplierService(self.session, self.actor).codes_and_names(
-            [row.supplier_id for row in aggregates]
-        )
+        names = self.reports.supplier_names([row.supplier_id for row in aggregates])
         rows = []
         for row in aggregates:
             counts = {
@@ -131,17 +125,19 @@ class ReportService:
         self, project_id: int | None, cursor: str | None, limit: int | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Status of one visible project, or a page of all visible projects."""
-        projects = ProjectService(self.session, self.actor)
         if project_id is not None:
-            chosen: Sequence[Project] = [projects.get(project_id)]
+            project = self.reports.project(project_id)
+            if project is None:
+                raise NotFound("project", project_id)
+            chosen: Sequence[Project] = [project]
             following = None
         else:
-            visible = projects.visible_ids()
+            visible = self.reports.visible_project_ids()
             start = decode_offset(cursor)
             end = len(visible) if limit is None else start + limit
             ids = visible[start:end]
             following = encode_offset(end) if limit is not None and end < len(visible) else None
-            chosen = projects.many(ids)
+            chosen = self.reports.projects(ids)
         return self._status_of(chosen, project_id), following
 
     def _status_of(self, chosen: Sequence[Project], only: int | None) -> list[dict[str, Any]]:
@@ -156,12 +152,10 @@ class ReportService:
             (r.project_id, r.task_template_id): r for r in self.reports.milestones(only)
         }
         templates: dict[int, list[Any]] = defaultdict(list)
-        for template in TemplateService(self.session, self.actor).of_projects(
-            [p.id for p in chosen]
-        ):
+        for template in self.reports.milestones_of([p.id for p in chosen]):
             templates[template.project_id].append(template)
         at_risk_ids = [r.supplier_id for rows in risky.values() for r in rows]
-        names = SupplierService(self.session, self.actor).codes_and_names(at_risk_ids)
+        names = self.reports.supplier_names(at_risk_ids)
         return [
             self._one(
                 project,

@@ -15,11 +15,12 @@ from sqlalchemy import case, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from supplytrack.auth.actor import Actor
+from supplytrack.core.identity import Actor
 from supplytrack.projects.models import Project
 from supplytrack.suppliers.models import Supplier
+from supplytrack.tasks.derived import overdue_condition
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.tasks.repository import overdue_condition
+from supplytrack.tasks.scope import scoped
 from supplytrack.templates.models import TaskTemplate
 
 T = TaskInstance
@@ -68,8 +69,7 @@ def _query(
         stmt = stmt.where(T.project_id == project_id)
     if supplier_id is not None:
         stmt = stmt.where(T.supplier_id == supplier_id)
-    if actor.is_supplier:
-        stmt = stmt.where(T.supplier_id == actor.supplier_id)
+    stmt = scoped(stmt, actor)
     # Options on the statement: on the connection they would outlive this query.
     return stmt.execution_options(stream_results=True, max_row_buffer=BATCH)
 
@@ -118,7 +118,7 @@ def _formatter(dialect: str) -> Callable[[Any], tuple[Any, ...]]:
             r[5],
             day(r[6]),
             day(r[7]),
-            "True" if r[8] else "False",
+            "TRUE" if r[8] else "FALSE",
             instant(r[9]),
             instant(r[10]),
         )

@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, exists, insert, select
+from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.auth.models import ApiToken
 from supplytrack.core.db import AnyRow, AnySelect
-from supplytrack.core.pagination import Sort, apply_keyset
+from supplytrack.core.identity import Actor
+from supplytrack.core.pagination import Sort
 from supplytrack.core.repository import Repository, contains_pattern
 from supplytrack.suppliers.models import (
     AssignmentStatus,
@@ -19,8 +19,6 @@ from supplytrack.suppliers.models import (
     SupplierProject,
     SupplierStatus,
 )
-from supplytrack.tasks.enums import TaskStatus
-from supplytrack.tasks.models import TaskInstance
 
 SORTABLE = {
     "id": Supplier.id,
@@ -42,23 +40,22 @@ ASSIGNMENT_COLUMNS = (
 )
 
 
-class SupplierRepository(Repository):
+class SupplierRepository(Repository[Supplier]):
     """Suppliers; a supplier token sees only its own supplier."""
+
+    model = Supplier
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        super().__init__(session, actor)
+        self.scope = actor
 
     def visible(self, stmt: AnySelect) -> AnySelect:
         """Narrow a query of suppliers to the actor's scope."""
-        if self.actor.is_supplier:
-            stmt = stmt.where(Supplier.id == self.actor.supplier_id)
+        if self.scope.is_supplier:
+            stmt = stmt.where(Supplier.id == self.scope.supplier_id)
         return stmt
 
-    def get(self, supplier_id: int, *, for_update: bool = False) -> Supplier | None:
-        """One visible supplier."""
-        stmt = self.visible(select(Supplier).where(Supplier.id == supplier_id))
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
-
-    def page(
+    def search(
         self,
         *,
         status: SupplierStatus | None,
@@ -69,7 +66,7 @@ class SupplierRepository(Repository):
         limit: int,
     ) -> Sequence[Supplier]:
         """A page of visible suppliers (one more than ``limit``)."""
-        stmt = self.visible(select(Supplier))
+        stmt = select(Supplier)
         if status is not None:
             stmt = stmt.where(Supplier.status == status)
         if capability is not None:
@@ -85,7 +82,13 @@ class SupplierRepository(Repository):
                 Supplier.code.ilike(pattern, escape="\\")
                 | Supplier.name.ilike(pattern, escape="\\")
             )
-        return self.session.scalars(apply_keyset(stmt, sort, cursor, limit)).all()
+        return self.page(stmt, sort, cursor, limit)
+
+    def id_by_code(self, code: str) -> int | None:
+        """The id of the visible supplier with this code."""
+        return self.session.scalars(
+            self.visible(select(Supplier.id).where(Supplier.code == code))
+        ).first()
 
     def codes_and_names(self, supplier_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """(code, name) of several visible suppliers."""
@@ -118,12 +121,6 @@ class SupplierRepository(Repository):
         if except_id is not None:
             stmt = stmt.where(Supplier.id != except_id)
         return self.session.scalars(stmt.limit(1)).first() is not None
-
-    def add(self, supplier: Supplier) -> Supplier:
-        """Insert a supplier."""
-        self.session.add(supplier)
-        self.session.flush()
-        return supplier
 
     def capabilities_of(self, supplier_ids: Iterable[int]) -> dict[int, list[str]]:
         """Capabilities of several suppliers in one query."""
@@ -159,27 +156,9 @@ class SupplierRepository(Repository):
                 [{"supplier_id": supplier_id, "capability": name} for name in capabilities],
             )
 
-    def history_reason(self, supplier_id: int) -> str | None:
-        """Why the supplier cannot be hard-deleted, or None when it can."""
-        started = exists().where(
-            TaskInstance.supplier_id == supplier_id, TaskInstance.status != TaskStatus.NOT_STARTED
-        )
-        audited = exists().where(
-            TaskInstanceHistory.task_instance_id == TaskInstance.id,
-            TaskInstance.supplier_id == supplier_id,
-        )
-        tokens = exists().where(ApiToken.supplier_id == supplier_id)
-        row = self.session.execute(select(started | audited, tokens)).one()
-        if row[0]:
-            return "has task instances with history"
-        if row[1]:
-            return "has API tokens (kept for the audit trail)"
-        return None
-
     def delete(self, supplier: Supplier) -> None:
-        """Delete a supplier without history, with its assignments and untouched instances."""
+        """Delete a supplier with its assignments and capabilities (its instances are gone)."""
         for stmt in (
-            delete(TaskInstance).where(TaskInstance.supplier_id == supplier.id),
             delete(SupplierProject).where(SupplierProject.supplier_id == supplier.id),
             delete(SupplierCapability).where(SupplierCapability.supplier_id == supplier.id),
         ):
@@ -188,16 +167,22 @@ class SupplierRepository(Repository):
         self.session.flush()
 
 
-class AssignmentRepository(Repository):
+class AssignmentRepository(Repository[SupplierProject]):
     """Supplier-project assignments; a supplier token sees only its own."""
+
+    model = SupplierProject
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        super().__init__(session, actor)
+        self.scope = actor
 
     def visible(self, stmt: AnySelect) -> AnySelect:
         """Narrow a query of assignments to the actor's scope."""
-        if self.actor.is_supplier:
-            stmt = stmt.where(SupplierProject.supplier_id == self.actor.supplier_id)
+        if self.scope.is_supplier:
+            stmt = stmt.where(SupplierProject.supplier_id == self.scope.supplier_id)
         return stmt
 
-    def get(
+    def of(
         self, project_id: int, supplier_id: int, *, for_update: bool = False
     ) -> SupplierProject | None:
         """The assignment of a supplier to a project, if visible."""
@@ -211,11 +196,6 @@ class AssignmentRepository(Repository):
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
-    def get_by_id(self, assignment_id: int) -> SupplierProject | None:
-        """An assignment by its own id, if visible."""
-        stmt = self.visible(select(SupplierProject).where(SupplierProject.id == assignment_id))
-        return self.session.scalars(stmt).first()
-
     def row(self, assignment_id: int) -> AnyRow:
         """An assignment with its supplier's code and name."""
         stmt = (
@@ -225,7 +205,7 @@ class AssignmentRepository(Repository):
         )
         return self.session.execute(stmt).one()
 
-    def page(
+    def of_project(
         self,
         project_id: int,
         *,
@@ -245,8 +225,23 @@ class AssignmentRepository(Repository):
             stmt = stmt.where(SupplierProject.id > after_id)
         return self.session.execute(stmt.order_by(SupplierProject.id).limit(limit + 1)).all()
 
-    def add(self, assignment: SupplierProject) -> SupplierProject:
-        """Insert an assignment."""
-        self.session.add(assignment)
-        self.session.flush()
-        return assignment
+    def next_of_projects(
+        self, project_ids: Sequence[int], after_id: int | None, limit: int
+    ) -> Sequence[AnyRow]:
+        """(id, project_id) of the next assignments of some projects, by id (unscoped)."""
+        stmt = (
+            select(SupplierProject.id, SupplierProject.project_id)
+            .where(SupplierProject.project_id.in_(list(project_ids)))
+            .order_by(SupplierProject.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            stmt = stmt.where(SupplierProject.id > after_id)
+        return self.session.execute(stmt).all()
+
+    def delete_of_project(self, project_id: int) -> None:
+        """Delete every assignment of a project (its instances are gone already)."""
+        self.session.execute(
+            delete(SupplierProject).where(SupplierProject.project_id == project_id),
+            execution_options={"synchronize_session": False},
+        )

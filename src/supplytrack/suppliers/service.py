@@ -1,28 +1,27 @@
-"""The rules of suppliers and of their assignments to projects."""
+"""The rules of suppliers and of their assignments that need nothing but those two tables.
+
+A leaf of the domain layer. Capability changes (which waive or fan out instances), assigning
+(which fans out milestones) and deleting touch other domains: the flows put those together.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AuditEntity, ChangeSource
-from supplytrack.audit.service import AuditService, Why, new_change_id
-from supplytrack.auth.actor import Actor, system_actor
+from supplytrack.audit.service import AuditService, Why
 from supplytrack.core.db import AnyRow
 from supplytrack.core.errors import NotFound
 from supplytrack.core.http import check_version
+from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import Sort
-from supplytrack.core.repository import assign
+from supplytrack.core.schemas import changes_of
 from supplytrack.core.time import utcnow
-from supplytrack.projects.service import ProjectService
 from supplytrack.suppliers.exceptions import (
     AlreadyAssigned,
-    CapabilityInUse,
-    ForceNeedsReason,
     SupplierCodeTaken,
-    SupplierHasHistory,
     SupplierNotActive,
 )
 from supplytrack.suppliers.models import (
@@ -32,6 +31,7 @@ from supplytrack.suppliers.models import (
     SupplierStatus,
 )
 from supplytrack.suppliers.repository import AssignmentRepository, SupplierRepository
+from supplytrack.suppliers.schemas import SupplierCreate, SupplierUpdate
 
 SupplierView = tuple[Supplier, list[str]]
 
@@ -39,10 +39,10 @@ SupplierView = tuple[Supplier, list[str]]
 class SupplierService:
     """Create, read, change and delete suppliers and their capabilities."""
 
-    def __init__(self, session: Session, actor: Actor | None = None) -> None:
+    def __init__(self, session: Session, actor: Actor) -> None:
         self.session = session
-        self.actor = actor or system_actor()
-        self.suppliers = SupplierRepository(session, self.actor)
+        self.actor = actor
+        self.suppliers = SupplierRepository(session, actor)
 
     def get(self, supplier_id: int, *, for_update: bool = False) -> Supplier:
         """A supplier the actor may see (404 otherwise)."""
@@ -51,9 +51,9 @@ class SupplierService:
             raise NotFound("supplier", supplier_id)
         return supplier
 
-    def require_exists(self, supplier_id: int) -> Supplier:
-        """A supplier (used when binding a token to it)."""
-        return self.get(supplier_id)
+    def id_by_code(self, code: str) -> int | None:
+        """The id of the visible supplier with this code, if any."""
+        return self.suppliers.id_by_code(code)
 
     def codes_and_names(self, supplier_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """(code, name) of visible suppliers, in one query."""
@@ -65,11 +65,15 @@ class SupplierService:
 
     def view(self, supplier: Supplier) -> SupplierView:
         """A supplier with its capabilities."""
-        return supplier, self.suppliers.capabilities_of([supplier.id]).get(supplier.id, [])
+        return supplier, self.capabilities(supplier.id)
 
     def capabilities(self, supplier_id: int) -> list[str]:
         """The capabilities of one supplier."""
         return self.suppliers.capabilities_of([supplier_id]).get(supplier_id, [])
+
+    def active_assignments(self, supplier_id: int) -> Sequence[SupplierProject]:
+        """The supplier's ACTIVE assignments."""
+        return self.suppliers.active_assignments(supplier_id)
 
     def page(
         self,
@@ -82,7 +86,7 @@ class SupplierService:
         limit: int,
     ) -> list[SupplierView]:
         """A page of suppliers with their capabilities (one more than ``limit``)."""
-        rows = self.suppliers.page(
+        rows = self.suppliers.search(
             status=status,
             capability=capability,
             search=search,
@@ -93,87 +97,65 @@ class SupplierService:
         capabilities = self.suppliers.capabilities_of(row.id for row in rows)
         return [(row, capabilities.get(row.id, [])) for row in rows]
 
-    def create(self, fields: Mapping[str, Any]) -> SupplierView:
+    def create(self, command: SupplierCreate) -> SupplierView:
         """Create a supplier with its capabilities."""
-        values = dict(fields)
-        capabilities: list[str] = values.pop("capabilities", [])
-        if self.suppliers.code_taken(values["code"]):
-            raise SupplierCodeTaken(values["code"])
-        supplier = self.suppliers.add(Supplier(**values))
-        self.suppliers.replace_capabilities(supplier.id, capabilities)
-        return supplier, list(capabilities)
+        if self.suppliers.code_taken(command.code):
+            raise SupplierCodeTaken(command.code)
+        supplier = self.suppliers.add(Supplier(**command.model_dump(exclude={"capabilities"})))
+        self.suppliers.replace_capabilities(supplier.id, command.capabilities)
+        return supplier, list(command.capabilities)
 
-    def update(
-        self, supplier_id: int, changes: Mapping[str, Any], expected_version: int | None
-    ) -> SupplierView:
-        """Change some fields; a given capability set replaces the old one.
+    def check_version(self, supplier: Supplier, expected_version: int | None) -> None:
+        """412 when If-Match no longer names the supplier's version."""
+        check_version(supplier.version, expected_version, f"supplier {supplier.id}")
 
-        Capabilities added fan out the milestones that need them; capabilities removed while
-        open instances need them are refused (409) unless ``force``, which waives those
-        instances with the given reason. Both are audited.
+    def change(
+        self,
+        supplier: Supplier,
+        command: SupplierUpdate,
+        *,
+        capabilities: tuple[list[str], list[str]] | None,
+        why: Why,
+    ) -> list[str]:
+        """Write a checked change of one supplier in a single UPDATE (its version moves by one).
+
+        ``capabilities`` is (old, new) when the set changes: it is replaced and audited, and
+        counts as a change of the supplier.
         """
-        supplier = self.get(supplier_id, for_update=True)
-        check_version(supplier.version, expected_version, f"supplier {supplier_id}")
-        values = dict(changes)
-        new_capabilities: list[str] | None = values.pop("capabilities", None)
-        force = bool(values.pop("force", False))
-        reason: str | None = values.pop("reason", None)
+        values = changes_of(command)
+        for name in ("capabilities", "force", "reason"):
+            values.pop(name, None)
         code = values.get("code")
-        if code is not None and self.suppliers.code_taken(code, except_id=supplier_id):
+        if isinstance(code, str) and self.suppliers.code_taken(code, except_id=supplier.id):
             raise SupplierCodeTaken(code)
-        changed = assign(supplier, values)
-        current = self.capabilities(supplier_id)
-        if new_capabilities is not None and new_capabilities != current:
-            self._change_capabilities(supplier, current, new_capabilities, force, reason)
-            current = list(new_capabilities)
+        changed = [name for name, value in values.items() if getattr(supplier, name) != value]
+        for name in changed:
+            setattr(supplier, name, values[name])
+        if capabilities is not None:
+            old, new = capabilities
             changed.append("capabilities")
+            if len(changed) == 1:
+                supplier.updated_at = utcnow()
         if changed:
-            # A capability change is a change of the supplier: bump its version.
-            supplier.updated_at = utcnow()
             self.suppliers.flush()
-        return supplier, current
+        if capabilities is not None:
+            self.suppliers.replace_capabilities(supplier.id, new)
+            AuditService(self.session, self.actor).log(
+                AuditEntity.SUPPLIER,
+                supplier.id,
+                [("capabilities", ",".join(old), ",".join(new))],
+                source=ChangeSource.API,
+                why=why,
+            )
+        return changed
 
-    def _change_capabilities(
-        self, supplier: Supplier, old: list[str], new: list[str], force: bool, reason: str | None
-    ) -> None:
-        # Imported here: the tasks service asks this module for assignments.
-        from supplytrack.tasks.service import TaskService  # noqa: PLC0415
-
-        tasks = TaskService(self.session, self.actor)
-        removed = sorted(set(old) - set(new))
-        why = Why(reason=reason, change_id=new_change_id())
-        if removed:
-            needing = tasks.open_needing(supplier.id, removed)
-            if needing and not force:
-                raise CapabilityInUse(removed, needing)
-            if needing and not (reason and reason.strip()):
-                raise ForceNeedsReason
-            if needing:
-                tasks.waive_needing(supplier.id, removed, why)
-        self.suppliers.replace_capabilities(supplier.id, new)
-        AuditService(self.session, self.actor).log(
-            AuditEntity.SUPPLIER,
-            supplier.id,
-            [("capabilities", ",".join(old), ",".join(new))],
-            source=ChangeSource.API,
-            why=why,
-        )
-        if set(new) - set(old):
-            for assignment in self.suppliers.active_assignments(supplier.id):
-                tasks.fan_out_assignment(assignment)
-
-    def delete(self, supplier_id: int, expected_version: int | None) -> None:
-        """Delete a supplier with no recorded work and no tokens (409 otherwise)."""
-        supplier = self.get(supplier_id, for_update=True)
-        check_version(supplier.version, expected_version, f"supplier {supplier_id}")
-        why = self.suppliers.history_reason(supplier_id)
-        if why is not None:
-            raise SupplierHasHistory(supplier_id, why)
+    def delete(self, supplier: Supplier) -> None:
+        """Delete a supplier, its assignments and capabilities (its instances are gone)."""
         self.suppliers.delete(supplier)
 
 
 class AssignmentService:
-    """Assign suppliers to projects (fanning out the milestones) and take them off."""
+    """Assign suppliers to projects and take them off (the assignment rows)."""
 
     def __init__(self, session: Session, actor: Actor) -> None:
         self.session = session
@@ -183,13 +165,14 @@ class AssignmentService:
     def page(
         self, project_id: int, *, status: AssignmentStatus | None, after_id: int | None, limit: int
     ) -> Sequence[AnyRow]:
-        """The project's assignments the actor may see (404 when the project is not visible)."""
-        ProjectService(self.session, self.actor).get(project_id)
-        return self.assignments.page(project_id, status=status, after_id=after_id, limit=limit)
+        """A (visible) project's assignments the actor may see (one more than ``limit``)."""
+        return self.assignments.of_project(
+            project_id, status=status, after_id=after_id, limit=limit
+        )
 
     def get(self, assignment_id: int) -> SupplierProject:
         """A visible assignment by id (404 otherwise)."""
-        assignment = self.assignments.get_by_id(assignment_id)
+        assignment = self.assignments.get(assignment_id)
         if assignment is None:
             raise NotFound("assignment", assignment_id)
         return assignment
@@ -198,36 +181,32 @@ class AssignmentService:
         """An assignment with its supplier's code and name."""
         return self.assignments.row(assignment_id)
 
-    def assign(self, project_id: int, supplier_id: int) -> tuple[SupplierProject, int]:
-        """Assign (or re-assign) a supplier; fan out every applicable template in one INSERT."""
-        # Imported here: the tasks service asks this module for assignments.
-        from supplytrack.tasks.service import TaskService  # noqa: PLC0415
+    def of(self, project_id: int, supplier_id: int) -> SupplierProject | None:
+        """The visible assignment of a supplier to a project, if any."""
+        return self.assignments.of(project_id, supplier_id)
 
-        ProjectService(self.session, self.actor).require_open(project_id)
-        supplier = SupplierService(self.session, self.actor).get(supplier_id, for_update=True)
+    def assign(self, project_id: int, supplier: Supplier) -> SupplierProject:
+        """Assign (or re-assign) an ACTIVE supplier to an open project; the assignment row."""
         if supplier.status != SupplierStatus.ACTIVE:
-            raise SupplierNotActive(supplier_id, supplier.status)
-        assignment = self.assignments.get(project_id, supplier_id, for_update=True)
+            raise SupplierNotActive(supplier.id, supplier.status)
+        assignment = self.assignments.of(project_id, supplier.id, for_update=True)
         if assignment is None:
-            assignment = self.assignments.add(
-                SupplierProject(project_id=project_id, supplier_id=supplier_id)
+            return self.assignments.add(
+                SupplierProject(project_id=project_id, supplier_id=supplier.id)
             )
-        elif assignment.status == AssignmentStatus.ACTIVE:
-            raise AlreadyAssigned(supplier_id, project_id)
-        else:
-            assignment.status = AssignmentStatus.ACTIVE
-            assignment.assigned_at = utcnow()
-            assignment.removed_at = None
-            self.assignments.flush()
-        created = TaskService(self.session, self.actor).fan_out_assignment(assignment)
-        return assignment, created
+        if assignment.status == AssignmentStatus.ACTIVE:
+            raise AlreadyAssigned(supplier.id, project_id)
+        assignment.status = AssignmentStatus.ACTIVE
+        assignment.assigned_at = utcnow()
+        assignment.removed_at = None
+        self.assignments.flush()
+        return assignment
 
     def remove(
         self, project_id: int, supplier_id: int, expected_version: int | None
     ) -> SupplierProject:
-        """Take a supplier off a project: REMOVED, its instances and history kept."""
-        ProjectService(self.session, self.actor).get(project_id)
-        assignment = self.assignments.get(project_id, supplier_id, for_update=True)
+        """Take a supplier off a (visible) project: REMOVED, its instances and history kept."""
+        assignment = self.assignments.of(project_id, supplier_id, for_update=True)
         if assignment is None:
             raise NotFound("assignment of supplier", supplier_id)
         check_version(assignment.version, expected_version, f"assignment {assignment.id}")
@@ -236,3 +215,13 @@ class AssignmentService:
             assignment.removed_at = utcnow()
             self.assignments.flush()
         return assignment
+
+    def next_of_projects(
+        self, project_ids: Sequence[int], after_id: int | None, limit: int
+    ) -> Sequence[AnyRow]:
+        """(id, project_id) of the projects' next assignments after ``after_id``, by id."""
+        return self.assignments.next_of_projects(project_ids, after_id, limit)
+
+    def delete_of_project(self, project_id: int) -> None:
+        """Delete every assignment of a project being deleted (its instances are gone)."""
+        self.assignments.delete_of_project(project_id)

@@ -14,25 +14,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import HistoryField, TaskInstanceHistory
 from supplytrack.core.db import AnySelect
+from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import apply_keyset, parse_sort
 from supplytrack.core.repository import Repository
-from supplytrack.core.settings import get_settings
 from supplytrack.projects.models import Project
 from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import TaskFilter
+from supplytrack.tasks.scope import scoped
 
 T = TaskInstance
 H = TaskInstanceHistory
 
 
-def end_of_day(day: date) -> datetime:
-    """The instant a day ends in APP_TIMEZONE (the start of the next one), in UTC."""
-    zone = ZoneInfo(get_settings().app_timezone)
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+def end_of_day(day: date, zone: str) -> datetime:
+    """The instant a day ends in ``zone`` (the start of the next one), in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _value_at(field: HistoryField, cut: datetime, current: Any) -> Any:
@@ -84,16 +85,29 @@ def as_of_query(cut: datetime) -> AnySelect:
     ).where(T.created_at < cut)
 
 
-class AsOfRepository(Repository):
+class AsOfRepository(Repository[TaskInstance]):
     """Reads of the plan as of a past day, scoped like every instance read."""
 
-    def page(
+    model = TaskInstance
+
+    def __init__(self, session: Session, actor: Actor, zone: str) -> None:
+        super().__init__(session, actor)
+        self.scope = actor
+        self.zone = zone
+
+    def end_of_day(self, day: date) -> datetime:
+        """The instant ``day`` ends in APP_TIMEZONE, in UTC."""
+        return end_of_day(day, self.zone)
+
+    def visible(self, stmt: AnySelect) -> AnySelect:
+        """Narrow to the instances the actor may see (the one instance predicate)."""
+        return scoped(stmt, self.scope)
+
+    def page(  # type: ignore[override]
         self, where: TaskFilter, day: date, *, cursor: str | None, limit: int
     ) -> Sequence[Any]:
         """A page (by id, one row more than ``limit``) of instances at the end of ``day``."""
-        inner = as_of_query(end_of_day(day))
-        if self.actor.is_supplier:
-            inner = inner.where(T.supplier_id == self.actor.supplier_id)
+        inner = self.visible(as_of_query(self.end_of_day(day)))
         for column, value in (
             (T.project_id, where.project_id),
             (T.supplier_id, where.supplier_id),
@@ -121,16 +135,14 @@ class AsOfRepository(Repository):
 
     def one(self, instance_id: int, day: date) -> dict[str, Any] | None:
         """One visible instance as it stood at the end of ``day`` (None: not yet created)."""
-        stmt = as_of_query(end_of_day(day)).where(T.id == instance_id)
-        if self.actor.is_supplier:
-            stmt = stmt.where(T.supplier_id == self.actor.supplier_id)
+        cut = self.end_of_day(day)
+        stmt = self.visible(as_of_query(cut)).where(T.id == instance_id)
         row = self.session.execute(stmt).first()
-        return shape(row, day) if row is not None else None
+        return shape(row, day, cut) if row is not None else None
 
 
-def shape(row: Any, day: date) -> dict[str, Any]:
+def shape(row: Any, day: date, cut: datetime) -> dict[str, Any]:
     """An as-of row in the shape of TaskInstanceRead (with overdue and atRisk as of ``day``)."""
-    cut = end_of_day(day)
     status = TaskStatus(row.status)
     due = date.fromisoformat(str(row.actual_due)[:10])
     submitted = (

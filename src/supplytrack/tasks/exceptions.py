@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from supplytrack.core.errors import BusinessRuleError, Conflict, Forbidden
+
+
+class PrerequisitesOpen(BusinessRuleError):
+    """Submission and approval wait until every prerequisite is APPROVED or WAIVED."""
+
+    def __init__(self, open_prerequisites: Sequence[dict[str, Any]]) -> None:
+        super().__init__(
+            "every prerequisite must be APPROVED or WAIVED first",
+            code="PREREQUISITES_OPEN",
+            details=list(open_prerequisites),
+        )
 
 
 class CapabilityMissing(BusinessRuleError):

@@ -10,22 +10,25 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
     case,
+    delete,
     exists,
     func,
     literal_column,
     not_,
     select,
 )
+from sqlalchemy.orm import Session, aliased
 
 from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.core.db import AnyRow, AnySelect
+from supplytrack.core.db import AnyRow, AnySelect, id_in
+from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import Sort, apply_keyset
 from supplytrack.core.repository import Repository
-from supplytrack.projects.models import Project
-from supplytrack.tasks.enums import OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
+from supplytrack.tasks.derived import at_risk_condition, overdue_condition
+from supplytrack.tasks.enums import DONE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
+from supplytrack.tasks.scope import scoped
 from supplytrack.templates.models import TaskTemplateDependency
 
 T = TaskInstance
@@ -52,17 +55,6 @@ class TaskFilter:
     due_after: date | None = None
 
 
-def overdue_condition(today: date) -> ColumnElement[bool]:
-    """Open in the supplier's hands and due before today (derived, never stored)."""
-    return and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)
-
-
-def at_risk_condition() -> ColumnElement[bool]:
-    """Open and due after the project's start of production (derived, never stored)."""
-    sop = select(Project.sop_date).where(Project.id == T.project_id).scalar_subquery()
-    return and_(T.status.in_(sorted(OPEN_STATUSES)), T.actual_due > sop)
-
-
 @lru_cache(maxsize=4)
 def _read_columns(today: date) -> tuple[Any, ...]:
     # Built once a day: every list and read of instances selects these (building the
@@ -86,66 +78,49 @@ def _read_columns(today: date) -> tuple[Any, ...]:
     )
 
 
-class TaskRepository(Repository):
+class TaskRepository(Repository[TaskInstance]):
     """Task instances, always narrowed to what the actor may see."""
+
+    model = TaskInstance
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        super().__init__(session, actor)
+        self.scope = actor
 
     def visible(self, stmt: AnySelect) -> AnySelect:
         """Narrow a query of instances to the actor's scope."""
-        if self.actor.is_supplier:
-            stmt = stmt.where(T.supplier_id == self.actor.supplier_id)
-        return stmt
-
-    def get(self, instance_id: int, *, for_update: bool = False) -> TaskInstance | None:
-        """One visible instance as an ORM object (to change it)."""
-        stmt = self.visible(select(T).where(T.id == instance_id))
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+        return scoped(stmt, self.scope)
 
     def read(self, instance_id: int, today: date) -> AnyRow | None:
         """One visible instance as a read row (with ``overdue``)."""
         stmt = self.visible(select(*_read_columns(today)).where(T.id == instance_id))
         return self.core().execute(stmt).first()
 
-    def page(
+    def page_rows(
         self, where: TaskFilter, today: date, *, sort: Sort, cursor: str | None, limit: int
     ) -> Sequence[AnyRow]:
         """A page of visible instances matching the filter (one more than ``limit``)."""
         stmt = self.visible(select(*_read_columns(today)))
-        stmt = stmt.where(*self._conditions(where, today))
-        if where.overdue and self.session.get_bind().dialect.name == "sqlite":
+        stmt = stmt.where(*conditions(where, today))
+        if where.overdue and self.dialect == "sqlite":
             # SQLite would walk the whole table in id order hoping to fill the page soon;
             # overdue rows are few: say so, and it looks them up by due date instead.
             stmt = stmt.where(func.likelihood(T.actual_due < today, literal_column("0.01")))
         return self.core().execute(apply_keyset(stmt, sort, cursor, limit)).all()
 
-    @staticmethod
-    def _conditions(where: TaskFilter, today: date) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        for column, value in (
-            (T.project_id, where.project_id),
-            (T.supplier_id, where.supplier_id),
-            (T.supplier_project_id, where.supplier_project_id),
-            (T.task_template_id, where.task_template_id),
-        ):
-            if value is not None:
-                conditions.append(column == value)
-        if where.statuses:
-            conditions.append(T.status.in_(where.statuses))
-        if where.overdue is not None:
-            overdue = overdue_condition(today)
-            conditions.append(overdue if where.overdue else not_(overdue))
-        if where.due_before is not None:
-            conditions.append(T.actual_due < where.due_before)
-        if where.due_after is not None:
-            conditions.append(T.actual_due > where.due_after)
-        return conditions
-
-    def add(self, instance: TaskInstance) -> TaskInstance:
-        """Insert one instance."""
-        self.session.add(instance)
-        self.session.flush()
-        return instance
+    def of(
+        self, supplier_project_id: int, task_template_id: int, *, for_update: bool = False
+    ) -> TaskInstance | None:
+        """The visible instance of an assignment's milestone."""
+        stmt = self.visible(
+            select(T).where(
+                T.supplier_project_id == supplier_project_id,
+                T.task_template_id == task_template_id,
+            )
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
 
     def exists_for(self, supplier_project_id: int, task_template_id: int) -> bool:
         """Whether the assignment already has an instance of the template."""
@@ -166,17 +141,97 @@ class TaskRepository(Repository):
         self.session.delete(instance)
         self.session.flush()
 
-    def prerequisite_instances(self, instance: TaskInstance) -> Sequence[AnyRow]:
-        """(id, task_template_id, status) of the instance's prerequisites for its supplier."""
+    def unfinished_prerequisites(self, ids: Sequence[int]) -> Sequence[AnyRow]:
+        """(dependent_id, id, task_template_id, status) of prerequisites not done, by dependent.
+
+        A prerequisite of an instance is its supplier's instance of a milestone the
+        instance's milestone depends on.
+        """
+        P = aliased(TaskInstance)  # noqa: N806 - the prerequisite instance
         stmt = (
-            select(T.id, T.task_template_id, T.status)
+            select(T.id, P.id, P.task_template_id, P.status)
+            .join(TaskTemplateDependency, TaskTemplateDependency.template_id == T.task_template_id)
             .join(
-                TaskTemplateDependency, TaskTemplateDependency.depends_on_id == T.task_template_id
+                P,
+                (P.task_template_id == TaskTemplateDependency.depends_on_id)
+                & (P.supplier_project_id == T.supplier_project_id),
             )
-            .where(
-                TaskTemplateDependency.template_id == instance.task_template_id,
-                T.supplier_project_id == instance.supplier_project_id,
-            )
-            .order_by(T.id)
+            .where(id_in(T.id, ids, self.dialect), P.status.not_in(sorted(DONE_STATUSES)))
+            .order_by(T.id, P.id)
         )
-        return self.session.execute(stmt).all()
+        return self.core().execute(stmt).all()
+
+    # Cross-domain questions, answered from this domain's own table ---------------------
+
+    def work_recorded(
+        self,
+        *,
+        project_id: int | None = None,
+        supplier_id: int | None = None,
+        template_id: int | None = None,
+    ) -> bool:
+        """Whether any instance of the project/supplier/milestone left NOT_STARTED or has history.
+
+        Nothing with history is hard-deleted (SPEC section 2): the owners ask this first.
+        """
+        narrowed = [
+            column == value
+            for column, value in (
+                (T.project_id, project_id),
+                (T.supplier_id, supplier_id),
+                (T.task_template_id, template_id),
+            )
+            if value is not None
+        ]
+        started = exists().where(*narrowed, T.status != TaskStatus.NOT_STARTED)
+        audited = exists().where(*narrowed, TaskInstanceHistory.task_instance_id == T.id)
+        return bool(self.session.scalar(select(started | audited)))
+
+    def any_of_template(self, template_id: int) -> bool:
+        """Whether the milestone was fanned out to anyone."""
+        return bool(self.session.scalar(select(exists().where(T.task_template_id == template_id))))
+
+    def delete_untouched(
+        self,
+        *,
+        project_id: int | None = None,
+        supplier_id: int | None = None,
+        template_id: int | None = None,
+    ) -> None:
+        """Delete the (untouched: the caller checked) instances of a project/supplier/milestone."""
+        narrowed = [
+            column == value
+            for column, value in (
+                (T.project_id, project_id),
+                (T.supplier_id, supplier_id),
+                (T.task_template_id, template_id),
+            )
+            if value is not None
+        ]
+        assert narrowed, "delete_untouched needs a project, supplier or milestone"
+        self.session.execute(
+            delete(T).where(*narrowed), execution_options={"synchronize_session": False}
+        )
+
+
+def conditions(where: TaskFilter, today: date) -> list[ColumnElement[bool]]:
+    """The SQL conditions of a TaskFilter."""
+    found: list[ColumnElement[bool]] = []
+    for column, value in (
+        (T.project_id, where.project_id),
+        (T.supplier_id, where.supplier_id),
+        (T.supplier_project_id, where.supplier_project_id),
+        (T.task_template_id, where.task_template_id),
+    ):
+        if value is not None:
+            found.append(column == value)
+    if where.statuses:
+        found.append(T.status.in_(where.statuses))
+    if where.overdue is not None:
+        overdue = overdue_condition(today)
+        found.append(overdue if where.overdue else not_(overdue))
+    if where.due_before is not None:
+        found.append(T.actual_due < where.due_before)
+    if where.due_after is not None:
+        found.append(T.actual_due > where.due_after)
+    return found

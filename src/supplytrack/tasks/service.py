@@ -1,32 +1,30 @@
-"""The rules of task instances: the status machine, due dates, notes, and their audit rows."""
+"""The rules of task instances: reads, the status machine and its prerequisite gate, writes.
+
+A leaf of the domain layer: it reads and writes only task instances (and their audit rows).
+What needs other domains (assignments, milestones, the date engine) is put together by the
+flows, which hand this service the plain values it needs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import ChangeSource, HistoryField, TaskInstanceHistory
 from supplytrack.audit.repository import HistoryFilter
-from supplytrack.audit.service import AuditService, Change, Why, new_change_id
-from supplytrack.auth.actor import Actor
-from supplytrack.calendars.service import CalendarService
+from supplytrack.audit.service import AuditService, Change, Why
 from supplytrack.core.db import AnyRow
-from supplytrack.core.errors import BusinessRuleError, NotFound
+from supplytrack.core.errors import BusinessRuleError, NotFound, SupplyTrackError
 from supplytrack.core.http import check_version
+from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import Sort
-from supplytrack.core.time import today, utcnow
-from supplytrack.projects.service import ProjectService
-from supplytrack.schedule.exceptions import (
-    DependencyOrder,
-    PrerequisitesOpen,
-    ReasonCodeRequired,
-)
-from supplytrack.schedule.plan import broken_dependencies
+from supplytrack.core.time import utcnow
 from supplytrack.suppliers.models import AssignmentStatus, SupplierProject
-from supplytrack.suppliers.service import AssignmentService, SupplierService
 from supplytrack.tasks.as_of import AsOfRepository, shape
 from supplytrack.tasks.enums import DONE_STATUSES, TaskStatus
 from supplytrack.tasks.exceptions import (
@@ -35,29 +33,39 @@ from supplytrack.tasks.exceptions import (
     InstanceCompleted,
     InstanceExists,
     InstanceHasHistory,
+    PrerequisitesOpen,
     SupplierFieldForbidden,
     TemplateOfOtherProject,
 )
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import TaskFilter
-from supplytrack.tasks.scheduling import Scheduler, Unit, shift_date
 from supplytrack.tasks.sets import InstanceSets
-from supplytrack.tasks.state_machine import Mover, transition
+from supplytrack.tasks.state_machine import (
+    GATED_TARGETS,
+    Mover,
+    StatusColumns,
+    status_columns,
+    transition,
+)
 from supplytrack.templates.models import TaskTemplate
 
-if TYPE_CHECKING:
-    from supplytrack.templates.service import TemplateService
+
+@dataclass(slots=True)
+class Evaluation:
+    """Which instances may move, which may not (and why), which are there already."""
+
+    accepted: list[AnyRow] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+
+    def refuse(self, instance_id: int, code: str, message: str) -> None:
+        """Record one refusal."""
+        self.refused.append({"taskInstanceId": instance_id, "code": code, "message": message})
 
 
-def _template_service(session: Session, actor: Actor) -> TemplateService:
-    # Imported late: the templates service calls this one to fan out and to follow moves.
-    from supplytrack.templates.service import TemplateService  # noqa: PLC0415
-
-    return TemplateService(session, actor)
-
-
-def _check_as_of(day: date) -> None:
-    if day > today():
+def check_as_of(day: date, today: date) -> None:
+    """AsOf looks back, never ahead."""
+    if day > today:
         raise BusinessRuleError(
             "asOf must be today or a past day",
             code="AS_OF_IN_FUTURE",
@@ -66,19 +74,20 @@ def _check_as_of(day: date) -> None:
 
 
 class TaskService:
-    """Create, read and move task instances; every change is audited in the same transaction."""
+    """Read, move and write task instances; every change is audited in the same transaction."""
 
     def __init__(self, session: Session, actor: Actor) -> None:
         self.session = session
         self.actor = actor
         self.tasks = InstanceSets(session, actor)
         self.audit = AuditService(session, actor)
-        self.scheduler = Scheduler(session, actor)
 
     @property
     def mover(self) -> Mover:
         """Which side of the status machine the actor is on."""
         return Mover.SUPPLIER if self.actor.is_supplier else Mover.MANAGER
+
+    # Reads ------------------------------------------------------------------------------
 
     def get(self, instance_id: int, *, for_update: bool = False) -> TaskInstance:
         """A visible instance (404 otherwise, missing and not-yours alike)."""
@@ -87,34 +96,42 @@ class TaskService:
             raise NotFound("task instance", instance_id)
         return instance
 
-    def read(self, instance_id: int) -> AnyRow:
+    def read(self, instance_id: int, today: date) -> AnyRow:
         """A visible instance as a read row, with ``overdue`` and ``atRisk``."""
-        row = self.tasks.read(instance_id, today())
+        row = self.tasks.read(instance_id, today)
         if row is None:
             raise NotFound("task instance", instance_id)
         return row
 
     def page(
-        self, where: TaskFilter, *, sort: Sort, cursor: str | None, limit: int
+        self, where: TaskFilter, today: date, *, sort: Sort, cursor: str | None, limit: int
     ) -> Sequence[AnyRow]:
         """A page of visible instances (one more than ``limit``)."""
-        return self.tasks.page(where, today(), sort=sort, cursor=cursor, limit=limit)
+        return self.tasks.page_rows(where, today, sort=sort, cursor=cursor, limit=limit)
 
-    def read_as_of(self, instance_id: int, day: date) -> dict[str, Any]:
+    def read_as_of(self, instance_id: int, day: date, today: date, zone: str) -> dict[str, Any]:
         """A visible instance as it stood at the end of ``day`` (404 if not created yet)."""
-        _check_as_of(day)
-        row = AsOfRepository(self.session, self.actor).one(instance_id, day)
+        check_as_of(day, today)
+        row = AsOfRepository(self.session, self.actor, zone).one(instance_id, day)
         if row is None:
             raise NotFound("task instance", instance_id)
         return row
 
     def page_as_of(
-        self, where: TaskFilter, day: date, *, cursor: str | None, limit: int
+        self,
+        where: TaskFilter,
+        day: date,
+        today: date,
+        zone: str,
+        *,
+        cursor: str | None,
+        limit: int,
     ) -> list[dict[str, Any]]:
         """A page of visible instances as they stood at the end of ``day`` (by id)."""
-        _check_as_of(day)
-        rows = AsOfRepository(self.session, self.actor).page(where, day, cursor=cursor, limit=limit)
-        return [shape(row, day) for row in rows]
+        check_as_of(day, today)
+        repository = AsOfRepository(self.session, self.actor, zone)
+        rows = repository.page(where, day, cursor=cursor, limit=limit)
+        return [shape(row, day, repository.end_of_day(day)) for row in rows]
 
     def history(
         self, instance_id: int, where: HistoryFilter, *, before_id: int | None, limit: int
@@ -123,121 +140,65 @@ class TaskService:
         self.get(instance_id)
         return self.audit.page(instance_id, where, before_id=before_id, limit=limit)
 
+    def work_recorded(
+        self,
+        *,
+        project_id: int | None = None,
+        supplier_id: int | None = None,
+        template_id: int | None = None,
+    ) -> bool:
+        """Whether work was recorded on a project, supplier or milestone (it cannot be deleted)."""
+        return self.tasks.work_recorded(
+            project_id=project_id, supplier_id=supplier_id, template_id=template_id
+        )
+
+    def any_of_template(self, template_id: int) -> bool:
+        """Whether the milestone was fanned out to anyone."""
+        return self.tasks.any_of_template(template_id)
+
+    # Creating instances -----------------------------------------------------------------
+
     def fan_out_assignment(self, assignment: SupplierProject) -> int:
         """Create the assignment's missing instances (one statement); returns how many."""
-        created = self.tasks.fan_out_assignment(assignment, utcnow())
-        if created:
-            self.repair_order(assignment.project_id, [assignment.id])
-        return created
+        return self.tasks.fan_out_assignment(assignment, utcnow())
 
     def fan_out_template(self, template: TaskTemplate) -> int:
         """Create the template's instances for active, capable assignments (one statement)."""
-        created = self.tasks.fan_out_template(template, utcnow())
-        if created:
-            graph = _template_service(self.session, self.actor).graph(template.project_id)
-            self.repair_order(
-                template.project_id, None, template_ids=[template.id, *graph[template.id]]
-            )
-        return created
+        return self.tasks.fan_out_template(template, utcnow())
 
-    def repair_order(
-        self,
-        project_id: int,
-        supplier_project_ids: Iterable[int] | None,
-        *,
-        template_ids: Iterable[int] | None = None,
-    ) -> int:
-        """Move new instances after prerequisites a supplier already had moved (audited)."""
-        graph = _template_service(self.session, self.actor).graph(project_id)
-        if not any(graph.values()):
-            return 0
-        loaded = self.scheduler.load(
-            project_id, graph, supplier_project_ids=supplier_project_ids, template_ids=template_ids
+    def of(
+        self, supplier_project_id: int, task_template_id: int, *, for_update: bool = False
+    ) -> TaskInstance | None:
+        """The visible instance of an assignment's milestone, if any."""
+        return self.tasks.of(supplier_project_id, task_template_id, for_update=for_update)
+
+    def new_instance(self, assignment: SupplierProject, template: TaskTemplate) -> TaskInstance:
+        """An instance of the milestone for the assignment, on its planned date (not flushed)."""
+        instance = TaskInstance(
+            supplier_project_id=assignment.id,
+            project_id=assignment.project_id,
+            supplier_id=assignment.supplier_id,
+            task_template_id=template.id,
+            actual_due=template.canonical_due,
+            status=TaskStatus.NOT_STARTED,
         )
-        plan = self.scheduler.repair_plan(loaded)
-        why = Why(
-            reason="kept after a prerequisite the supplier had moved", change_id=new_change_id()
-        )
-        return self.scheduler.apply(plan, seed_source=ChangeSource.SYSTEM, why=why)
+        self.session.add(instance)
+        return instance
 
-    def follow_templates(
-        self,
-        project_id: int,
-        template_moves: Mapping[int, tuple[date, date]],
-        *,
-        force: bool,
-        cascade: bool,
-        unit: Unit,
-        why: Why,
-    ) -> int:
-        """Instances still on a moved template's old date follow it (all of them with force)."""
-        project = ProjectService(self.session, self.actor).get(project_id)
-        graph = _template_service(self.session, self.actor).graph(project_id)
-        loaded = self.scheduler.load(project_id, graph)
-        seeds = {
-            node: template_moves[template][1]
-            for node, template in loaded.template_of.items()
-            if template in template_moves
-            and (force or loaded.dates[node] == template_moves[template][0])
-        }
-        calendar = CalendarService(self.session, self.actor).calendar(project_id)
-        plan = self.scheduler.plan(loaded, seeds, cascade=cascade, unit=unit, calendar=calendar)
-        self.scheduler.check(plan, loaded, project, why)
-        return self.scheduler.apply(plan, seed_source=ChangeSource.CASCADE, why=why)
-
-    def check_order(self, project_id: int, template_id: int) -> None:
-        """Refuse new prerequisites of a template that some supplier's dates already break."""
-        graph = _template_service(self.session, self.actor).graph(project_id)
-        loaded = self.scheduler.load(
-            project_id, graph, template_ids=[template_id, *graph.get(template_id, [])]
-        )
-        broken = [
-            {
-                "taskInstanceId": dependent,
-                "actualDue": loaded.dates[dependent].isoformat(),
-                "prerequisiteId": prerequisite,
-                "prerequisiteDue": loaded.dates[prerequisite].isoformat(),
-            }
-            for prerequisite, dependent in broken_dependencies(
-                loaded.graph, loaded.dates.__getitem__
-            )
-            if loaded.template_of[dependent] == template_id
-        ]
-        if broken:
-            raise DependencyOrder("task instances", broken)
-
-    def open_needing(self, supplier_id: int, capabilities: Sequence[str]) -> list[int]:
-        """Ids of the supplier's open instances whose milestone needs one of ``capabilities``."""
-        return [row.id for row in self.tasks.open_needing(supplier_id, capabilities)]
-
-    def waive_needing(self, supplier_id: int, capabilities: Sequence[str], why: Why) -> None:
-        """Waive the open instances that need ``capabilities`` (set-based, audited)."""
-        rows = self.tasks.open_needing(supplier_id, capabilities)
-        for row in rows:
-            transition(row.status, TaskStatus.WAIVED, Mover.MANAGER, why.reason)
-        self.tasks.set_done([row.id for row in rows], TaskStatus.WAIVED, utcnow())
-        self.audit.record(
-            [Change(row.id, HistoryField.STATUS, row.status, TaskStatus.WAIVED) for row in rows],
-            source=ChangeSource.SYSTEM,
-            why=why,
-        )
-
-    def create(self, supplier_project_id: int, task_template_id: int) -> TaskInstance:
+    def create(
+        self, assignment: SupplierProject, template: TaskTemplate, capabilities: Sequence[str]
+    ) -> TaskInstance:
         """Create one instance by hand, with the checks fan-out makes implicitly."""
-        assignment = AssignmentService(self.session, self.actor).get(supplier_project_id)
-        template = _template_service(self.session, self.actor).get(task_template_id)
         if template.project_id != assignment.project_id:
             raise TemplateOfOtherProject
         if assignment.status != AssignmentStatus.ACTIVE:
             raise AssignmentRemoved(assignment.id)
         capability = template.required_capability
-        if capability is not None and capability not in SupplierService(
-            self.session, self.actor
-        ).capabilities(assignment.supplier_id):
+        if capability is not None and capability not in capabilities:
             raise CapabilityMissing(assignment.supplier_id, capability)
         if self.tasks.exists_for(assignment.id, template.id):
             raise InstanceExists
-        instance = self.tasks.add(
+        return self.tasks.add(
             TaskInstance(
                 supplier_project_id=assignment.id,
                 project_id=assignment.project_id,
@@ -246,95 +207,70 @@ class TaskService:
                 actual_due=template.canonical_due,
             )
         )
-        self.repair_order(assignment.project_id, [assignment.id])
-        return instance
 
-    def update(
-        self, instance_id: int, changes: dict[str, Any], expected_version: int | None
-    ) -> TaskInstance:
-        """Apply a PATCH: status through the machine, due date, notes; one history row each."""
-        instance = self.get(instance_id, for_update=True)
-        check_version(instance.version, expected_version, f"task instance {instance_id}")
-        why = Why(changes.get("reason"), changes.get("reason_code"), new_change_id())
-        recorded: list[Change] = []
-        if "status" in changes and changes["status"] != instance.status:
-            recorded.append(self._move_status(instance, changes["status"], why.reason))
-        new_due = self._requested_due(instance, changes)
-        if new_due is not None and new_due != instance.actual_due:
-            recorded.append(self._move_due(instance, new_due, changes, why))
-        if "notes" in changes and changes["notes"] != instance.notes:
-            recorded.append(
-                Change(instance.id, HistoryField.NOTES, instance.notes, changes["notes"])
-            )
-            instance.notes = changes["notes"]
-        if recorded:
-            self.session.flush()
-            self.audit.record(recorded, source=ChangeSource.API, why=why)
-        return instance
+    # One instance: status, due date, notes (the ORM path) ---------------------------------
 
-    def _requested_due(self, instance: TaskInstance, changes: Mapping[str, Any]) -> date | None:
-        if changes.get("actual_due") is not None:
-            return date.fromisoformat(str(changes["actual_due"]))
-        for key, unit in (("shift_days", Unit.DAYS), ("shift_working_days", Unit.WORKING_DAYS)):
-            if changes.get(key) is not None:
-                calendar = CalendarService(self.session, self.actor).calendar(instance.project_id)
-                return shift_date(instance.actual_due, int(changes[key]), unit, calendar)
-        return None
-
-    def _move_due(
-        self, instance: TaskInstance, new_due: date, changes: Mapping[str, Any], why: Why
-    ) -> Change:
-        if self.actor.is_supplier:
-            raise SupplierFieldForbidden
-        if why.reason_code is None:
-            raise ReasonCodeRequired
-        if instance.status in DONE_STATUSES:
-            raise InstanceCompleted(instance.id, instance.status)
-        unit = Unit.WORKING_DAYS if changes.get("shift_working_days") is not None else Unit.DAYS
-        project = ProjectService(self.session, self.actor).get(instance.project_id)
-        graph = _template_service(self.session, self.actor).graph(project.id)
-        loaded = self.scheduler.load(
-            project.id,
-            graph,
-            supplier_project_ids=[instance.supplier_project_id],
-            include_removed=True,
-        )
-        calendar = CalendarService(self.session, self.actor).calendar(project.id)
-        plan = self.scheduler.plan(
-            loaded,
-            {instance.id: new_due},
-            cascade=bool(changes.get("cascade")),
-            unit=unit,
-            calendar=calendar,
-        )
-        self.scheduler.check(plan, loaded, project, why)
-        self.scheduler.apply(plan, seed_source=ChangeSource.API, why=why, skip=[instance.id])
-        change = Change(instance.id, HistoryField.ACTUAL_DUE, instance.actual_due, new_due)
-        instance.actual_due = new_due
-        return change
-
-    def _move_status(
+    def status_move(
         self, instance: TaskInstance, target: TaskStatus, reason: str | None
-    ) -> Change:
+    ) -> StatusColumns:
+        """Check one move through the machine and the prerequisite gate; the columns it writes."""
         move = transition(instance.status, target, self.mover, reason)
         if move.needs_prerequisites_done:
-            still_open = [
-                {
-                    "taskInstanceId": row.id,
-                    "taskTemplateId": row.task_template_id,
-                    "status": row.status,
-                }
-                for row in self.tasks.prerequisite_instances(instance)
-                if row.status not in DONE_STATUSES
-            ]
-            if still_open:
-                raise PrerequisitesOpen(still_open)
-        change = Change(instance.id, HistoryField.STATUS, instance.status, target)
-        instance.submitted_at, instance.completed_at = move.stamps(
-            instance.submitted_at, instance.completed_at, utcnow()
-        )
-        instance.status = target
-        return change
+            blocked = self.open_prerequisites([instance.id])
+            if blocked:
+                raise PrerequisitesOpen(
+                    [
+                        {
+                            "taskInstanceId": r.id,
+                            "taskTemplateId": r.task_template_id,
+                            "status": r.status,
+                        }
+                        for r in blocked[instance.id]
+                    ]
+                )
+        return move.columns
+
+    def check_date_mover(self) -> None:
+        """Due dates are the manufacturer's: a supplier may not move them (403)."""
+        if self.actor.is_supplier:
+            raise SupplierFieldForbidden
+
+    @staticmethod
+    def check_open(instance: TaskInstance, status_after: TaskStatus) -> None:
+        """An APPROVED or WAIVED instance keeps its due date (reopen it first)."""
+        if status_after in DONE_STATUSES:
+            raise InstanceCompleted(instance.id, status_after)
+
+    def write(
+        self,
+        instance: TaskInstance,
+        *,
+        status: StatusColumns | None = None,
+        actual_due: date | None = None,
+        notes: tuple[str | None] | None = None,
+    ) -> list[Change]:
+        """Set the instance's new values (one UPDATE at flush); the changes to audit."""
+        changes: list[Change] = []
+        now = utcnow()
+        if status is not None and status.status != instance.status:
+            changes.append(Change(instance.id, HistoryField.STATUS, instance.status, status.status))
+            instance.submitted_at = status.submitted_at.value_after(instance.submitted_at, now)
+            instance.completed_at = status.completed_at.value_after(instance.completed_at, now)
+            instance.status = status.status
+        if actual_due is not None and actual_due != instance.actual_due:
+            changes.append(
+                Change(instance.id, HistoryField.ACTUAL_DUE, instance.actual_due, actual_due)
+            )
+            instance.actual_due = actual_due
+        if notes is not None and notes[0] != instance.notes:
+            changes.append(Change(instance.id, HistoryField.NOTES, instance.notes, notes[0]))
+            instance.notes = notes[0]
+        return changes
+
+    @staticmethod
+    def check_version(instance: TaskInstance, expected_version: int | None) -> None:
+        """412 when If-Match no longer names the instance's version."""
+        check_version(instance.version, expected_version, f"task instance {instance.id}")
 
     def delete(self, instance_id: int, expected_version: int | None) -> None:
         """Delete an instance that was never touched (409 otherwise: waive it)."""
@@ -343,3 +279,189 @@ class TaskService:
         if instance.status != TaskStatus.NOT_STARTED or self.tasks.has_history(instance_id):
             raise InstanceHasHistory(instance_id)
         self.tasks.delete(instance)
+
+    def delete_untouched(
+        self,
+        *,
+        project_id: int | None = None,
+        supplier_id: int | None = None,
+        template_id: int | None = None,
+    ) -> None:
+        """Delete the untouched instances of what is being deleted (the caller checked)."""
+        self.tasks.delete_untouched(
+            project_id=project_id, supplier_id=supplier_id, template_id=template_id
+        )
+
+    # Many instances (the set-based path) ------------------------------------------------
+
+    def move_dates(
+        self,
+        moves: Mapping[int, tuple[date, date, ChangeSource]],
+        *,
+        source: ChangeSource,
+        why: Why,
+        extra: Sequence[Change] = (),
+    ) -> int:
+        """Write many due dates set-based and every change's history row in one INSERT.
+
+        ``moves`` is {instance id: (old, new, source)}; ``extra`` are the changes of an
+        instance the caller writes itself (the PATCHed one), audited in the same INSERT.
+        """
+        if moves:
+            self.tasks.set_due_dates(
+                {i: (old, new) for i, (old, new, _s) in moves.items()}, utcnow()
+            )
+        changes = [*extra]
+        changes += [
+            Change(instance_id, HistoryField.ACTUAL_DUE, old, new, source)
+            for instance_id, (old, new, source) in sorted(moves.items())
+        ]
+        if changes:
+            self.audit.record(changes, source=source, why=why)
+        return len(moves)
+
+    def open_prerequisites(
+        self, ids: Sequence[int], done_with: frozenset[int] = frozenset()
+    ) -> dict[int, list[_Prerequisite]]:
+        """The prerequisite gate: for each of ``ids``, its prerequisites not APPROVED or WAIVED.
+
+        ``done_with`` are instances this very operation completes: they count as done.
+        """
+        blocked: dict[int, list[_Prerequisite]] = {}
+        for row in self.tasks.unfinished_prerequisites(ids):
+            if row[1] not in done_with:
+                blocked.setdefault(row[0], []).append(_Prerequisite(*row[1:]))
+        return blocked
+
+    def status_rows(
+        self,
+        *,
+        ids: Sequence[int] | None = None,
+        where: TaskFilter | None = None,
+        today: date | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AnyRow]:
+        """Visible (id, status, supplier_project_id, task_template_id) by ids or filter, locked."""
+        return self.tasks.status_rows(
+            ids=ids, where=where, today=today, after_id=after_id, limit=limit
+        )
+
+    def evaluate(
+        self, rows: Sequence[AnyRow], target: TaskStatus, reason: str | None
+    ) -> Evaluation:
+        """Run each row through the status machine, then the gate, as a single PATCH would."""
+        result = Evaluation()
+        for row in rows:
+            if row.status == target:
+                result.unchanged += 1
+                continue
+            try:
+                transition(row.status, target, self.mover, reason)
+            except SupplyTrackError as error:
+                result.refuse(row.id, error.code, error.message)
+                continue
+            result.accepted.append(row)
+        if target in GATED_TARGETS and result.accepted:
+            # Prerequisites approved by this very operation count as done.
+            batch = (
+                frozenset(row.id for row in result.accepted)
+                if target in DONE_STATUSES
+                else frozenset()
+            )
+            blocked = self.open_prerequisites([row.id for row in result.accepted], batch)
+            kept = []
+            for row in result.accepted:
+                if row.id in blocked:
+                    open_ids = ", ".join(str(p.id) for p in blocked[row.id])
+                    result.refuse(
+                        row.id,
+                        "PREREQUISITES_OPEN",
+                        f"prerequisites {open_ids} are not APPROVED or WAIVED",
+                    )
+                else:
+                    kept.append(row)
+            result.accepted = kept
+        return result
+
+    def set_statuses(
+        self,
+        moves: Sequence[tuple[int, TaskStatus, TaskStatus]],
+        *,
+        source: ChangeSource,
+        why: Why,
+    ) -> int:
+        """Write many status moves (id, from, to) set-based, with one history row each.
+
+        The columns are the status machine's for each (from, to): moves are grouped by them,
+        one UPDATE per group and id chunk. Callers have checked the moves (or are reverting
+        moves that were checked).
+        """
+        if not moves:
+            return 0
+        now = utcnow()
+        groups: dict[StatusColumns, list[int]] = {}
+        for instance_id, old, new in moves:
+            groups.setdefault(status_columns(old, new), []).append(instance_id)
+        for columns, ids in groups.items():
+            self.tasks.set_status(ids, columns, now)
+        self.audit.record(
+            [Change(i, HistoryField.STATUS, old, new) for i, old, new in moves],
+            source=source,
+            why=why,
+        )
+        return len(moves)
+
+    def open_needing(self, supplier_id: int, capabilities: Sequence[str]) -> Sequence[AnyRow]:
+        """(id, status) of the supplier's open instances whose milestone needs a capability."""
+        return self.tasks.open_needing(supplier_id, capabilities)
+
+    # The uniform shift (whole assignments by N calendar days, in SQL) ------------------
+
+    def shift_scope(
+        self,
+        project_id: int,
+        *,
+        supplier_ids: Sequence[int] = (),
+        supplier_project_ids: Sequence[int] | None = None,
+    ) -> ColumnElement[bool]:
+        """The open instances of the project's active assignments (of some suppliers)."""
+        return self.tasks.shift_scope(
+            project_id, supplier_ids=supplier_ids, supplier_project_ids=supplier_project_ids
+        )
+
+    def shift_summary(self, where: ColumnElement[bool]) -> AnyRow:
+        """(count, earliest, latest, sum of ids, sum of versions) in scope."""
+        return self.tasks.shift_summary(where)
+
+    def shifted_outside(
+        self, where: ColumnElement[bool], days: int, first: date | None, last: date | None
+    ) -> tuple[int, Sequence[AnyRow]]:
+        """How many (and which first) a shift would move outside first..last."""
+        return self.tasks.shifted_outside(where, days, first, last)
+
+    def shifted_across(
+        self, where: ColumnElement[bool], days: int, day: date
+    ) -> tuple[int, Sequence[AnyRow]]:
+        """How many (and which first) a shift would move from on or before ``day`` past it."""
+        return self.tasks.shifted_across(where, days, day)
+
+    def shift_sample(self, where: ColumnElement[bool]) -> Sequence[AnyRow]:
+        """The first instances in scope."""
+        return self.tasks.shift_sample(where)
+
+    def shift(self, where: ColumnElement[bool], days: int, *, why: Why) -> int:
+        """Shift every instance in scope and write their BULK history: two statements."""
+        moved = self.tasks.shift(where, days, utcnow())
+        changes: Select[Any] = self.tasks.shifted_changes(where, days)
+        self.audit.record_from(changes, source=ChangeSource.BULK, why=why)
+        return moved
+
+
+@dataclass(frozen=True, slots=True)
+class _Prerequisite:
+    """A prerequisite instance that is not done yet."""
+
+    id: int
+    task_template_id: int
+    status: TaskStatus

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     Integer,
+    Select,
     String,
+    and_,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -18,17 +22,19 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
-from supplytrack.core.db import AnyRow, add_days, chunks, id_in
+from supplytrack.audit.models import HistoryField
+from supplytrack.core.db import AnyRow, add_days, chunks, date_text, id_in
 from supplytrack.core.models import UTCDateTime
 from supplytrack.suppliers.models import AssignmentStatus, SupplierCapability, SupplierProject
 from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.tasks.repository import TaskFilter, TaskRepository
-from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
+from supplytrack.tasks.repository import TaskFilter, TaskRepository, conditions
+from supplytrack.tasks.state_machine import Stamp, StatusColumns
+from supplytrack.templates.models import TaskTemplate
 
 T = TaskInstance
+SAMPLE_ROWS = 100
 _INSERTED = [
     "supplier_project_id",
     "project_id",
@@ -102,36 +108,6 @@ class InstanceSets(TaskRepository):
         )
         return int(result.rowcount)
 
-    def schedule_rows(
-        self,
-        project_id: int,
-        *,
-        supplier_project_ids: Iterable[int] | None = None,
-        template_ids: Iterable[int] | None = None,
-        include_removed: bool = False,
-    ) -> Sequence[AnyRow]:
-        """Open instances of a project, locked for the date change that reads them.
-
-        Rows are (id, supplier_project_id, task_template_id, actual_due, status); APPROVED and
-        WAIVED instances are history and are neither moved nor in the way.
-        """
-        dialect = self.session.get_bind().dialect.name
-        stmt = select(
-            T.id, T.supplier_project_id, T.task_template_id, T.actual_due, T.status, T.supplier_id
-        ).where(T.project_id == project_id, T.status.not_in(sorted(DONE_STATUSES)))
-        if not include_removed:
-            stmt = stmt.where(
-                exists().where(
-                    SupplierProject.id == T.supplier_project_id,
-                    SupplierProject.status == AssignmentStatus.ACTIVE,
-                )
-            )
-        if supplier_project_ids is not None:
-            stmt = stmt.where(id_in(T.supplier_project_id, list(supplier_project_ids), dialect))
-        if template_ids is not None:
-            stmt = stmt.where(id_in(T.task_template_id, list(template_ids), dialect))
-        return self.core().execute(stmt.order_by(T.id).with_for_update()).all()
-
     def set_due_dates(self, moves: Mapping[int, tuple[date, date]], now: datetime) -> None:
         """Move many due dates ({id: (old, new)}) set-based, in as few statements as possible.
 
@@ -139,7 +115,7 @@ class InstanceSets(TaskRepository):
         scattered dates (working days) are one UPDATE per new date and chunk. The caller holds
         the rows (read in this transaction, locked on PostgreSQL), so ``old`` is current.
         """
-        dialect = self.session.get_bind().dialect.name
+        dialect = self.dialect
         by_delta: dict[int, list[int]] = {}
         by_date: dict[date, list[int]] = {}
         for instance_id, (old, new) in moves.items():
@@ -176,17 +152,6 @@ class InstanceSets(TaskRepository):
         )
         return self.session.execute(stmt).all()
 
-    def set_done(self, ids: Sequence[int], status: TaskStatus, now: datetime) -> None:
-        """Close many instances (WAIVED or APPROVED) set-based, in sorted id chunks."""
-        dialect = self.session.get_bind().dialect.name
-        for chunk in chunks(ids):
-            self.session.execute(
-                update(T)
-                .where(id_in(T.id, chunk, dialect))
-                .values(status=status, completed_at=now, version=T.version + 1, updated_at=now),
-                execution_options={"synchronize_session": False},
-            )
-
     def status_rows(
         self,
         *,
@@ -200,12 +165,11 @@ class InstanceSets(TaskRepository):
 
         Locked for the bulk change that reads them (PostgreSQL).
         """
-        dialect = self.session.get_bind().dialect.name
         stmt = self.visible(select(T.id, T.status, T.supplier_project_id, T.task_template_id))
         if ids is not None:
-            stmt = stmt.where(id_in(T.id, ids, dialect))
+            stmt = stmt.where(id_in(T.id, ids, self.dialect))
         if where is not None:
-            stmt = stmt.where(*self._conditions(where, today or date.min))
+            stmt = stmt.where(*conditions(where, today or date.min))
         if after_id is not None:
             stmt = stmt.where(T.id > after_id)
         stmt = stmt.order_by(T.id)
@@ -213,37 +177,144 @@ class InstanceSets(TaskRepository):
             stmt = stmt.limit(limit)
         return self.core().execute(stmt.with_for_update()).all()
 
-    def unfinished_prerequisites(self, ids: Sequence[int]) -> Sequence[AnyRow]:
-        """(dependent_id, prerequisite_id, prerequisite_status) of prerequisites not done yet."""
-        dialect = self.session.get_bind().dialect.name
-        P = aliased(TaskInstance)  # noqa: N806 - the prerequisite instance
-        stmt = (
-            select(T.id, P.id, P.status)
-            .join(TaskTemplateDependency, TaskTemplateDependency.template_id == T.task_template_id)
-            .join(
-                P,
-                (P.task_template_id == TaskTemplateDependency.depends_on_id)
-                & (P.supplier_project_id == T.supplier_project_id),
-            )
-            .where(id_in(T.id, ids, dialect), P.status.not_in(sorted(DONE_STATUSES)))
-            .order_by(T.id, P.id)
-        )
-        return self.session.execute(stmt).all()
-
-    def set_status(
-        self, ids: Sequence[int], target: TaskStatus, now: datetime, *, source_done: bool
-    ) -> None:
-        """Move many instances to ``target`` set-based, with the machine's timestamps."""
-        dialect = self.session.get_bind().dialect.name
-        values: dict[str, Any] = {"status": target, "version": T.version + 1, "updated_at": now}
-        if target == TaskStatus.SUBMITTED:
-            values["submitted_at"] = func.coalesce(T.submitted_at, literal(now, UTCDateTime()))
-        if target in DONE_STATUSES:
-            values["completed_at"] = now
-        elif source_done:
-            values["completed_at"] = None
+    def set_status(self, ids: Sequence[int], columns: StatusColumns, now: datetime) -> None:
+        """Move many instances set-based, writing the status machine's columns."""
+        values: dict[str, Any] = {
+            "status": columns.status,
+            "version": T.version + 1,
+            "updated_at": now,
+        }
+        for name, stamp in (
+            ("submitted_at", columns.submitted_at),
+            ("completed_at", columns.completed_at),
+        ):
+            if stamp is Stamp.SET:
+                values[name] = now
+            elif stamp is Stamp.SET_IF_EMPTY:
+                values[name] = func.coalesce(getattr(T, name), literal(now, UTCDateTime()))
+            elif stamp is Stamp.CLEAR:
+                values[name] = None
         for chunk in chunks(ids):
             self.session.execute(
-                update(T).where(id_in(T.id, chunk, dialect)).values(**values),
+                update(T).where(id_in(T.id, chunk, self.dialect)).values(**values),
                 execution_options={"synchronize_session": False},
             )
+
+    # The uniform shift: whole assignments moved by N calendar days, in SQL only ----------
+
+    def shift_scope(
+        self,
+        project_id: int,
+        *,
+        supplier_ids: Sequence[int] = (),
+        supplier_project_ids: Sequence[int] | None = None,
+    ) -> ColumnElement[bool]:
+        """The open instances of the project's active assignments (of some suppliers)."""
+        found = [
+            T.project_id == project_id,
+            T.status.not_in(sorted(DONE_STATUSES)),
+            exists().where(
+                SupplierProject.id == T.supplier_project_id,
+                SupplierProject.status == AssignmentStatus.ACTIVE,
+            ),
+        ]
+        if supplier_ids:
+            found.append(id_in(T.supplier_id, list(supplier_ids), self.dialect))
+        if supplier_project_ids is not None:
+            found.append(id_in(T.supplier_project_id, list(supplier_project_ids), self.dialect))
+        return and_(*found)
+
+    def shift_summary(self, where: ColumnElement[bool]) -> AnyRow:
+        """(count, earliest, latest, sum of ids, sum of versions) of the instances in scope."""
+        return (
+            self.core()
+            .execute(
+                select(
+                    func.count(),
+                    func.min(T.actual_due),
+                    func.max(T.actual_due),
+                    func.coalesce(func.sum(T.id), 0),
+                    func.coalesce(func.sum(T.version), 0),
+                ).where(where)
+            )
+            .one()
+        )
+
+    def shifted_outside(
+        self, where: ColumnElement[bool], days: int, first: date | None, last: date | None
+    ) -> tuple[int, Sequence[AnyRow]]:
+        """How many, and the first (id, new date), whose date + days leaves first..last."""
+        # Compare the stored date with the bound minus the shift: no date arithmetic that
+        # could overflow on the database's side, and the index on actual_due still serves.
+        bounds = []
+        if first is not None:
+            bounds.append(T.actual_due < _minus(first, days))
+        if last is not None:
+            bounds.append(T.actual_due > _minus(last, days))
+        return self._offenders(and_(where, or_(*bounds)) if bounds else false())
+
+    def shifted_across(
+        self, where: ColumnElement[bool], days: int, day: date
+    ) -> tuple[int, Sequence[AnyRow]]:
+        """How many, and the first (id, date), a shift moves from on or before ``day`` past it."""
+        if days <= 0:
+            return 0, []
+        return self._offenders(and_(where, T.actual_due <= day, T.actual_due > _minus(day, days)))
+
+    def _offenders(self, condition: ColumnElement[bool]) -> tuple[int, Sequence[AnyRow]]:
+        connection = self.core()
+        total = connection.execute(select(func.count()).where(condition)).scalar_one()
+        if not total:
+            return 0, []
+        rows = connection.execute(
+            select(T.id, T.actual_due).where(condition).order_by(T.id).limit(SAMPLE_ROWS)
+        ).all()
+        return int(total), rows
+
+    def shift_sample(self, where: ColumnElement[bool]) -> Sequence[AnyRow]:
+        """The first instances in scope (id, supplier_id, task_template_id, actual_due)."""
+        return (
+            self.core()
+            .execute(
+                select(T.id, T.supplier_id, T.task_template_id, T.actual_due)
+                .where(where)
+                .order_by(T.id)
+                .limit(SAMPLE_ROWS)
+            )
+            .all()
+        )
+
+    def shift(self, where: ColumnElement[bool], days: int, now: datetime) -> int:
+        """Move every instance in scope by ``days`` calendar days: one UPDATE."""
+        result = self.core().execute(
+            update(T)
+            .where(where)
+            .values(
+                actual_due=add_days(T.actual_due, days, self.dialect),
+                version=T.version + 1,
+                updated_at=now,
+            ),
+            execution_options={"preserve_rowcount": True},
+        )
+        return int(result.rowcount)
+
+    def shifted_changes(self, where: ColumnElement[bool], days: int) -> Select[Any]:
+        """After :meth:`shift`: (id, field, old, new) of every move, for the audit trail.
+
+        The rows are ours until commit (locked, or SQLite's write lock), so the old date is
+        exactly the new one minus the shift.
+        """
+        return select(
+            T.id,
+            literal(HistoryField.ACTUAL_DUE.value, String),
+            date_text(add_days(T.actual_due, -days, self.dialect), self.dialect),
+            date_text(T.actual_due, self.dialect),
+        ).where(where)
+
+
+def _minus(day: date, days: int) -> date:
+    """``day`` minus ``days``, clamped to what a date can hold."""
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:
+        return date.min if days > 0 else date.max

@@ -1,8 +1,10 @@
 """The status machine of a task instance (SPEC section 2), as ordered rules. Pure: no database.
 
 ``transition()`` decides whether one actor may move one instance from one status to another
-and what else the move implies (timestamps, a prerequisite check). Everything that moves a
-status (single PATCH, bulk, jobs) goes through it.
+and what else the move implies: the columns it writes (status, submittedAt, completedAt) and
+whether every prerequisite must be done first. Everything that moves a status (single PATCH,
+bulk, jobs) goes through it; the ORM path and the set-based path both write its
+:class:`StatusColumns`, and an undo writes those of :func:`status_columns` for the way back.
 """
 
 from __future__ import annotations
@@ -55,6 +57,48 @@ RULES: tuple[Rule, ...] = (
 GATED_TARGETS = frozenset({S.SUBMITTED, S.APPROVED})
 
 
+class Stamp(enum.Enum):
+    """What a status move does to one timestamp column."""
+
+    KEEP = "keep"
+    SET = "set"  # to now
+    SET_IF_EMPTY = "set if empty"  # to now, the first time only
+    CLEAR = "clear"
+
+    def value_after(self, current: datetime | None, now: datetime) -> datetime | None:
+        """The column's value after the move, from its value before."""
+        if self is Stamp.SET or (self is Stamp.SET_IF_EMPTY and current is None):
+            return now
+        if self is Stamp.CLEAR:
+            return None
+        return current
+
+
+@dataclass(frozen=True, slots=True)
+class StatusColumns:
+    """The columns a status move writes: the status, and what happens to each timestamp."""
+
+    status: TaskStatus
+    submitted_at: Stamp
+    completed_at: Stamp
+
+
+def status_columns(source: TaskStatus, target: TaskStatus) -> StatusColumns:
+    """The columns a move from ``source`` to ``target`` writes (SPEC section 2).
+
+    submittedAt is set the first time an instance is submitted; completedAt is set by APPROVED
+    and WAIVED and cleared when such an instance is reopened.
+    """
+    if target in DONE_STATUSES:
+        completed = Stamp.SET
+    elif source in DONE_STATUSES:
+        completed = Stamp.CLEAR
+    else:
+        completed = Stamp.KEEP
+    submitted = Stamp.SET_IF_EMPTY if target == S.SUBMITTED else Stamp.KEEP
+    return StatusColumns(target, submitted, completed)
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """An accepted move and what it implies."""
@@ -67,17 +111,10 @@ class Transition:
         """Whether every prerequisite must be APPROVED or WAIVED first."""
         return self.target in GATED_TARGETS
 
-    def stamps(
-        self, submitted_at: datetime | None, completed_at: datetime | None, now: datetime
-    ) -> tuple[datetime | None, datetime | None]:
-        """The new (submittedAt, completedAt) after this move."""
-        if self.target == S.SUBMITTED and submitted_at is None:
-            submitted_at = now
-        if self.target in DONE_STATUSES:
-            completed_at = now
-        elif self.source in DONE_STATUSES:
-            completed_at = None
-        return submitted_at, completed_at
+    @property
+    def columns(self) -> StatusColumns:
+        """The columns this move writes."""
+        return status_columns(self.source, self.target)
 
 
 class InvalidTransition(BusinessRuleError):

@@ -27,18 +27,6 @@ class DependencyOutsideProject(BusinessRuleError):
         )
 
 
-class DependencyCycle(BusinessRuleError):
-    """The dependencies would form a cycle."""
-
-    def __init__(self, cycle: Sequence[int]) -> None:
-        path = " -> ".join(str(node) for node in cycle)
-        super().__init__(
-            f"dependencies would form a cycle: {path}",
-            code="DEPENDENCY_CYCLE",
-            details=[{"cycle": list(cycle)}],
-        )
-
-
 class TemplateHasHistory(Conflict):
     """Work was recorded against the template: it cannot be deleted."""
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import TaskInstanceHistory
 from supplytrack.core.db import AnySelect
-from supplytrack.core.pagination import Sort, apply_keyset
+from supplytrack.core.identity import Actor
+from supplytrack.core.pagination import Sort
 from supplytrack.core.repository import Repository
 from supplytrack.suppliers.models import SupplierProject
-from supplytrack.tasks.enums import TaskStatus
-from supplytrack.tasks.models import TaskInstance
 from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
 
 SORTABLE = {
@@ -25,33 +23,50 @@ SORTABLE = {
 }
 
 
-class TemplateRepository(Repository):
+class TemplateRepository(Repository[TaskTemplate]):
     """Templates; a supplier sees those of projects it is assigned to."""
+
+    model = TaskTemplate
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        super().__init__(session, actor)
+        self.scope = actor
 
     def visible(self, stmt: AnySelect) -> AnySelect:
         """Narrow a query of templates to the actor's scope."""
-        if self.actor.is_supplier:
+        if self.scope.is_supplier:
             stmt = stmt.where(
                 exists().where(
                     SupplierProject.project_id == TaskTemplate.project_id,
-                    SupplierProject.supplier_id == self.actor.supplier_id,
+                    SupplierProject.supplier_id == self.scope.supplier_id,
                 )
             )
         return stmt
 
-    def get(self, template_id: int, *, for_update: bool = False) -> TaskTemplate | None:
-        """One visible template."""
-        stmt = self.visible(select(TaskTemplate).where(TaskTemplate.id == template_id))
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
-
-    def page(
+    def of_project(
         self, project_id: int, *, sort: Sort, cursor: str | None, limit: int
     ) -> Sequence[TaskTemplate]:
         """A page of the project's templates (one more than ``limit``)."""
-        stmt = self.visible(select(TaskTemplate).where(TaskTemplate.project_id == project_id))
-        return self.session.scalars(apply_keyset(stmt, sort, cursor, limit)).all()
+        return self.page(
+            select(TaskTemplate).where(TaskTemplate.project_id == project_id), sort, cursor, limit
+        )
+
+    def by_name(self, project_id: int, name: str) -> TaskTemplate | None:
+        """The visible template of a project with this name."""
+        stmt = select(TaskTemplate).where(
+            TaskTemplate.project_id == project_id, TaskTemplate.name == name
+        )
+        return self.session.scalars(self.visible(stmt)).first()
+
+    def counts_by_project(self, project_ids: Sequence[int]) -> list[int]:
+        """How many milestones each of the projects has."""
+        stmt = (
+            select(func.count())
+            .select_from(TaskTemplate)
+            .where(TaskTemplate.project_id.in_(list(project_ids)))
+            .group_by(TaskTemplate.project_id)
+        )
+        return [int(count) for count in self.session.scalars(stmt)]
 
     def name_taken(self, project_id: int, name: str, *, except_id: int | None = None) -> bool:
         """Whether another template of the project has this name."""
@@ -72,12 +87,6 @@ class TemplateRepository(Repository):
         )
         return set(self.session.scalars(stmt))
 
-    def add(self, template: TaskTemplate) -> TaskTemplate:
-        """Insert a template."""
-        self.session.add(template)
-        self.session.flush()
-        return template
-
     def dependencies_of(self, template_ids: Iterable[int]) -> dict[int, list[int]]:
         """Prerequisites of several templates in one query."""
         ids = list(template_ids)
@@ -93,23 +102,6 @@ class TemplateRepository(Repository):
             found[template_id].append(depends_on_id)
         return found
 
-    def project_graph(self, project_id: int) -> dict[int, list[int]]:
-        """The whole dependency graph of a project: template id -> prerequisite ids."""
-        graph: dict[int, list[int]] = {
-            template_id: []
-            for template_id in self.session.scalars(
-                select(TaskTemplate.id).where(TaskTemplate.project_id == project_id)
-            )
-        }
-        rows = self.session.execute(
-            select(TaskTemplateDependency.template_id, TaskTemplateDependency.depends_on_id).where(
-                TaskTemplateDependency.project_id == project_id
-            )
-        )
-        for template_id, depends_on_id in rows:
-            graph.setdefault(template_id, []).append(depends_on_id)
-        return graph
-
     def of_projects(self, project_ids: Iterable[int]) -> Sequence[TaskTemplate]:
         """Every template of several projects, in plan order, in one query."""
         ids = list(project_ids)
@@ -121,13 +113,6 @@ class TemplateRepository(Repository):
             .order_by(TaskTemplate.project_id, TaskTemplate.sequence, TaskTemplate.id)
         )
         return self.session.scalars(stmt).all()
-
-    def project_dates(self, project_id: int) -> dict[int, date]:
-        """Planned date of every template of a project."""
-        stmt = select(TaskTemplate.id, TaskTemplate.canonical_due).where(
-            TaskTemplate.project_id == project_id
-        )
-        return {row.id: row.canonical_due for row in self.session.execute(stmt)}
 
     def replace_dependencies(self, template: TaskTemplate, prerequisites: Sequence[int]) -> None:
         """Make the template depend on exactly ``prerequisites``."""
@@ -154,29 +139,19 @@ class TemplateRepository(Repository):
         )
         return sorted(self.session.scalars(stmt))
 
-    def has_instances(self, template_id: int) -> bool:
-        """Whether the template was fanned out to anyone."""
-        stmt = select(exists().where(TaskInstance.task_template_id == template_id))
-        return bool(self.session.scalar(stmt))
-
-    def has_history(self, template_id: int) -> bool:
-        """Whether any of its instances left NOT_STARTED or has an audit row."""
-        started = exists().where(
-            TaskInstance.task_template_id == template_id,
-            TaskInstance.status != TaskStatus.NOT_STARTED,
-        )
-        audited = exists().where(
-            TaskInstanceHistory.task_instance_id == TaskInstance.id,
-            TaskInstance.task_template_id == template_id,
-        )
-        return bool(self.session.scalar(select(started | audited)))
-
     def delete(self, template: TaskTemplate) -> None:
-        """Delete a template without history, with its untouched instances."""
-        for stmt in (
-            delete(TaskInstance).where(TaskInstance.task_template_id == template.id),
+        """Delete a template and its prerequisite links (its instances are gone already)."""
+        self.session.execute(
             delete(TaskTemplateDependency).where(TaskTemplateDependency.template_id == template.id),
-        ):
-            self.session.execute(stmt, execution_options={"synchronize_session": False})
+            execution_options={"synchronize_session": False},
+        )
         self.session.delete(template)
         self.session.flush()
+
+    def delete_of_project(self, project_id: int) -> None:
+        """Delete every template of a project and their links (instances are gone already)."""
+        for stmt in (
+            delete(TaskTemplateDependency).where(TaskTemplateDependency.project_id == project_id),
+            delete(TaskTemplate).where(TaskTemplate.project_id == project_id),
+        ):
+            self.session.execute(stmt, execution_options={"synchronize_session": False})

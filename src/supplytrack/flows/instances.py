@@ -1,0 +1,112 @@
+"""Creating one instance by hand, and the PATCH of one instance: status, due date, notes.
+
+A PATCH is read and checked whole before anything is written: the status through the
+machine and its prerequisite gate, the due date (and with ``cascade`` the supplier's
+downstream instances) through the date engine. Then the instance is written in one UPDATE,
+cascaded instances set-based, and every change's history row in one INSERT.
+"""
+
+from __future__ import annotations
+
+from supplytrack.audit.models import ChangeSource
+from supplytrack.audit.service import Why, new_change_id
+from supplytrack.flows.base import Flow, moves_of
+from supplytrack.flows.fanout import FanOut
+from supplytrack.planning.exceptions import ReasonCodeRequired
+from supplytrack.planning.repository import PlanningRepository
+from supplytrack.planning.rules import DatePlan, check, plan_instances
+from supplytrack.planning.shifts import Unit, shift_date
+from supplytrack.suppliers.service import AssignmentService, SupplierService
+from supplytrack.tasks.enums import TaskStatus
+from supplytrack.tasks.models import TaskInstance
+from supplytrack.tasks.schemas import TaskInstanceCreate, TaskInstanceUpdate
+from supplytrack.tasks.service import TaskService
+from supplytrack.templates.service import TemplateService
+
+_DATE_FIELDS = frozenset({"actual_due", "shift_days", "shift_working_days"})
+
+
+class InstanceFlows:
+    """The task-instance operations of one actor that need other domains."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.tasks = TaskService(flow.session, flow.actor)
+        self.planning = PlanningRepository(flow.session)
+
+    def create(self, command: TaskInstanceCreate) -> TaskInstance:
+        """Create one instance by hand, with the checks fan-out makes implicitly."""
+        session, actor = self.flow.session, self.flow.actor
+        assignment = AssignmentService(session, actor).get(command.supplier_project_id)
+        template = TemplateService(session, actor).get(command.task_template_id)
+        capabilities = (
+            SupplierService(session, actor).capabilities(assignment.supplier_id)
+            if template.required_capability is not None
+            else []
+        )
+        instance = self.tasks.create(assignment, template, capabilities)
+        fan_out = FanOut(self.flow)
+        fan_out.repair(fan_out.context(assignment.project_id), supplier_project_ids=[assignment.id])
+        return instance
+
+    def update(
+        self, instance_id: int, command: TaskInstanceUpdate, expected_version: int | None
+    ) -> TaskInstance:
+        """Apply a PATCH (see the module): everything checked, then one UPDATE, one INSERT."""
+        instance = self.tasks.get(instance_id, for_update=True)
+        self.tasks.check_version(instance, expected_version)
+        given = command.model_fields_set
+        status = None
+        if command.status is not None and command.status != instance.status:
+            status = self.tasks.status_move(instance, command.status, command.reason)
+        plan = self._date_plan(instance, command, status.status if status else instance.status)
+        changes = self.tasks.write(
+            instance,
+            status=status,
+            actual_due=plan.plan.new_date(instance.id, plan.before) if plan else None,
+            notes=(command.notes,) if "notes" in given else None,
+        )
+        self.flow.session.flush()
+        why = Why(command.reason, command.reason_code, new_change_id())
+        cascaded = moves_of(plan, ChangeSource.API, skip=[instance.id]) if plan else {}
+        self.tasks.move_dates(cascaded, source=ChangeSource.API, why=why, extra=changes)
+        return instance
+
+    def _date_plan(
+        self, instance: TaskInstance, command: TaskInstanceUpdate, status_after: TaskStatus
+    ) -> DatePlan | None:
+        """The checked plan of the PATCH's due-date change, if it changes the date."""
+        if not command.model_fields_set & _DATE_FIELDS:
+            return None
+        unit = Unit.WORKING_DAYS if command.shift_working_days is not None else Unit.DAYS
+        context = None
+        if command.actual_due is not None:
+            new_due = command.actual_due
+        else:
+            context = self.planning.context(instance.project_id, self.flow.today)
+            amount = command.shift_working_days if unit is Unit.WORKING_DAYS else command.shift_days
+            new_due = shift_date(instance.actual_due, amount or 0, unit, context.calendar)
+        if new_due == instance.actual_due:
+            return None  # unchanged dates are not re-checked
+        self.tasks.check_date_mover()
+        if command.reason_code is None:
+            raise ReasonCodeRequired
+        self.tasks.check_open(instance, status_after)
+        if context is None:
+            context = self.planning.context(instance.project_id, self.flow.today)
+        instances = self.planning.instances(
+            context,
+            supplier_project_ids=[instance.supplier_project_id],
+            include_removed=True,
+            reopened=[instance.id],
+        )
+        plan = plan_instances(
+            context,
+            instances,
+            {instance.id: new_due},
+            cascade=command.cascade,
+            unit=unit,
+            reason=command.reason,
+        )
+        check(plan, context)
+        return plan

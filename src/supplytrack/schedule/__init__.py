@@ -1,1 +1,0 @@
-"""Moving due dates: shifts in calendar or working days, cascades along dependencies."""
