@@ -32,6 +32,8 @@ serve: $(VENV)/.runtime
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/lint-imports
 
 types: $(VENV)/.dev
 	$(BIN)/mypy

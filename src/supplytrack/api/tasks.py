@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from supplytrack.api.deps import AnyActor, AppSettings, DbSession, Manager, TaskWriter, flow_of
 from supplytrack.api.params import task_filter, task_sort
 from supplytrack.audit.models import ChangeSource, HistoryField, ReasonCode
-from supplytrack.audit.repository import HistoryFilter
 from supplytrack.audit.schemas import HistoryRead
+from supplytrack.audit.service import HistoryFilter
 from supplytrack.core.db import AnyRow
 from supplytrack.core.http import etag_of, expected_version, set_etag
 from supplytrack.core.openapi import Cursor, IfMatch, Limit, PathId, responses

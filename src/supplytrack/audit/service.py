@@ -20,6 +20,8 @@ from supplytrack.audit.models import (
     TaskInstanceHistory,
 )
 from supplytrack.audit.repository import HistoryFilter, HistoryRepository
+
+__all__ = ["AuditService", "Change", "HistoryFilter", "Why", "as_text", "new_change_id"]
 from supplytrack.core.context import current_request_id
 from supplytrack.core.identity import Actor
 from supplytrack.core.time import utcnow

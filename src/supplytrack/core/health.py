@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -60,8 +61,6 @@ def readyz(request: Request) -> JSONResponse:
 
 
 def _redis_check(url: str) -> str:
-    import redis  # noqa: PLC0415 - only when Redis is configured
-
     try:
         client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         client.ping()

@@ -16,8 +16,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import ChangeSource, HistoryField, TaskInstanceHistory
-from supplytrack.audit.repository import HistoryFilter
-from supplytrack.audit.service import AuditService, Change, Why
+from supplytrack.audit.service import AuditService, Change, HistoryFilter, Why
 from supplytrack.core.db import AnyRow
 from supplytrack.core.errors import BusinessRuleError, NotFound, SupplyTrackError
 from supplytrack.core.http import check_version

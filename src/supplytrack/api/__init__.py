@@ -1,0 +1,1 @@
+"""The HTTP API: routers, their dependencies and parameters (thin: parse, authorise, call)."""
