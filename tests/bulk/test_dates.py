@@ -1,6 +1,7 @@
 """Bulk date changes: preview writes nothing, apply matches it, undo reverts it whole."""
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -8,9 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
+from supplytrack.jobs.runner import JobRunner
 from supplytrack.tasks.models import TaskInstance
 from tests.bulk.conftest import Plant
 from tests.fixtures.auth import Caller
+from tests.fixtures.database import TransactionalDatabase
 from tests.fixtures.factories import days
 
 
@@ -133,3 +137,20 @@ def test_dates_over_the_threshold_run_as_a_job_and_can_be_cancelled(
     assert all(row[2].weekday() < 5 for row in plant.snapshot())
     finished = client.delete(f"/api/jobs/{job['id']}", headers=manager.headers)
     assert finished.json()["error"]["code"] == "JOB_FINISHED"
+
+
+def test_a_queued_change_says_queued_like_its_job_until_a_worker_runs_it(
+    tuned: Any, manager: Caller, plant: Plant, database: TransactionalDatabase, tmp_path: Path
+) -> None:
+    client = tuned(bulk_job_threshold=3, queue_inline=False, queue_file=str(tmp_path / "queue.db"))
+    body = {"shiftDays": 2, "reasonCode": "TOOLING_DELAY"}
+    answer = client.post(_url(plant), json=body, headers=manager.headers)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["state"] == "QUEUED"
+    job_url = f"/api/jobs/{answer.json()['jobId']}"
+    operation_url = f"/api/bulk-operations/{answer.json()['bulkOperationId']}"
+    assert client.get(job_url, headers=manager.headers).json()["state"] == "QUEUED"
+    assert client.get(operation_url, headers=manager.headers).json()["state"] == "QUEUED"
+    assert JobRunner(database).run(answer.json()["jobId"]) == "SUCCEEDED"
+    assert client.get(job_url, headers=manager.headers).json()["state"] == "SUCCEEDED"
+    assert client.get(operation_url, headers=manager.headers).json()["state"] == "APPLIED"

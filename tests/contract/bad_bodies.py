@@ -307,6 +307,71 @@ def _dates() -> Iterator[Any]:
         )
 
 
+# Real dates outside the one valid range of every day field (1900-01-01..2199-12-31).
+OUT_OF_RANGE = ("0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31")
+
+
+def _days_out_of_range() -> Iterator[Any]:
+    """Every day field, in bodies and in query strings: 422 DATE_OUT_OF_RANGE."""
+    for value in OUT_OF_RANGE:
+        bodies = {
+            "startDate": ("POST", "/api/projects", with_(PROJECT, startDate=value)),
+            "sopDate": ("POST", "/api/projects", with_(PROJECT, sopDate=value)),
+            "PATCH sopDate": ("PATCH", PROJECT_A, {"sopDate": value}),
+            "canonicalDue": ("POST", TEMPLATES_A, with_(TEMPLATE, canonicalDue=value)),
+            "PATCH canonicalDue": (
+                "PATCH",
+                TEMPLATE_A,
+                {"canonicalDue": value, "reasonCode": "PLAN_CHANGE"},
+            ),
+            "actualDue": ("PATCH", INSTANCE_A, {"actualDue": value, "reasonCode": "OTHER"}),
+            "newDate": (
+                "POST",
+                DATES_A,
+                {"newDate": value, "templateIds": [Ref("template_a")], "reasonCode": "OTHER"},
+            ),
+            "dates dueFrom": ("POST", DATES_A, {**SHIFT, "dueFrom": value}),
+            "dates dueTo": ("POST", DATES_A, {**SHIFT, "dueTo": value}),
+            "bulk filter dueFrom": (
+                "POST",
+                BULK_STATUS,
+                {"filter": {"dueFrom": value}, "status": "IN_PROGRESS"},
+            ),
+            "bulk filter dueTo": (
+                "POST",
+                BULK_STATUS,
+                {"filter": {"dueTo": value}, "status": "IN_PROGRESS"},
+            ),
+            "holiday": (
+                "PUT",
+                CALENDAR_A,
+                {"workingWeekdays": ["MON"], "holidays": [{"date": value}]},
+            ),
+        }
+        for label, (method, path, body) in bodies.items():
+            yield pytest.param(
+                Bad(method, path, 422, "DATE_OUT_OF_RANGE", json=body), id=f"{label}={value}"
+            )
+        queries = {
+            "dueBefore": ("/api/task-instances", {"dueBefore": value}),
+            "dueAfter": ("/api/task-instances", {"dueAfter": value}),
+            "asOf": ("/api/task-instances", {"asOf": value}),
+            "asOf one": (INSTANCE_A, {"asOf": value}),
+            "preview newDate": (
+                DATES_A,
+                {"newDate": value, "templateIds": Ref("template_a")},
+            ),
+            "preview dueFrom": (DATES_A, {"shiftDays": 1, "dueFrom": value}),
+            "preview dueTo": (DATES_A, {"shiftDays": 1, "dueTo": value}),
+            "report from": ("/api/reports/supplier-performance", {"from": value}),
+            "report to": ("/api/reports/supplier-performance", {"to": value}),
+        }
+        for label, (path, params) in queries.items():
+            yield pytest.param(
+                Bad("GET", path, 422, "DATE_OUT_OF_RANGE", params=params), id=f"{label}={value}"
+            )
+
+
 def body_cases() -> list[Any]:
     """Every bad-body case, as pytest params."""
     return [
@@ -316,4 +381,5 @@ def body_cases() -> list[Any]:
         *_oversized(),
         *_too_long(),
         *_dates(),
+        *_days_out_of_range(),
     ]

@@ -9,8 +9,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, exc, inspect, text
+from typer.testing import CliRunner
 
+from supplytrack.cli import app as cli
 from supplytrack.core.migrate import current_revision, downgrade, head_revision, upgrade
+from supplytrack.core.settings import get_settings
 from supplytrack.models import Base
 from tests.fixtures.database import DatabaseFactory, is_postgres
 
@@ -329,3 +332,29 @@ def test_completed_at_iff_done_on_update(raw: Connection) -> None:
     )
     # Reopening must clear completed_at in the same statement.
     _refused(raw, "UPDATE task_instances SET status = 'IN_PROGRESS' WHERE id = 1")
+
+
+def test_cli_downgrade_by_a_relative_revision(
+    database_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`supplytrack db downgrade -1`, the example of the command's own help, works."""
+    url = database_factory.fresh("relative")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        down = runner.invoke(cli, ["db", "downgrade", "-1"])
+        assert down.exit_code == 0, down.output
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            below_head = current_revision(connection)
+        engine.dispose()
+        assert below_head is not None
+        assert below_head != head_revision()
+        assert f"database at {below_head}" in down.output
+        up = runner.invoke(cli, ["db", "upgrade"])
+        assert up.exit_code == 0, up.output
+        assert f"database at {head_revision()}" in up.output
+    finally:
+        get_settings.cache_clear()

@@ -8,6 +8,8 @@ is an N+1; a budget that changes is worth a look either way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -178,3 +180,69 @@ def test_fan_out_is_one_statement_whatever_the_templates(
         headers=manager.headers,
     )
     assert len(created.json()["items"]) == TEMPLATES
+
+
+def _writes(log: Any, prefix: str) -> list[str]:
+    return [s for s in log.data if s.lstrip().upper().startswith(prefix)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"shiftDays": 2},
+        {"shiftWorkingDays": 1},
+        {"actualDue": "{due}"},
+        {"actualDue": "{due}", "notes": "and a note", "status": "IN_PROGRESS"},
+    ],
+    ids=["shiftDays", "shiftWorkingDays", "actualDue", "date, notes and status"],
+)
+def test_a_due_date_patch_is_one_update_and_one_history_insert(
+    client: TestClient, database: Database, world: World, manager: Caller, body: dict[str, Any]
+) -> None:
+    """The instance is written once (all its fields) and every change audited in one INSERT."""
+    # A leaf milestone: nothing downstream, so no cascade writes either.
+    leaf = client.get(
+        f"/api/task-instances?taskTemplateId={world.template_ids[-1]}&limit=1",
+        headers=manager.headers,
+    ).json()["items"][0]
+    due = (date.fromisoformat(leaf["actualDue"]) + timedelta(days=3)).isoformat()
+    sent = {
+        key: value.format(due=due) if isinstance(value, str) else value
+        for key, value in body.items()
+    }
+    with recording(database.engine) as log:
+        response = client.patch(
+            f"/api/task-instances/{leaf['id']}",
+            json={**sent, "reasonCode": "PLAN_CHANGE"},
+            headers=manager.headers,
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == leaf["version"] + 1
+    assert len(_writes(log, "UPDATE TASK_INSTANCES")) == 1, _writes(log, "UPDATE")
+    assert len(_writes(log, "INSERT INTO TASK_INSTANCE_HISTORY")) == 1, _writes(log, "INSERT")
+
+
+def test_a_milestone_move_reads_its_planning_context_once(
+    client: TestClient, database: Database, world: World, manager: Caller
+) -> None:
+    """Project window, calendar, dependency graph: each read once for a cascading move."""
+    head = world.template_ids[0]
+    with recording(database.engine) as log:
+        response = client.patch(
+            f"/api/task-templates/{head}",
+            json={"shiftDays": 3, "cascade": True, "reasonCode": "PLAN_CHANGE"},
+            headers=manager.headers,
+        )
+    assert response.status_code == 200, response.text
+
+    def reads(table: str) -> list[str]:
+        return [
+            s
+            for s in log.data
+            if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s.upper()
+        ]
+
+    assert len(reads("PROJECT_CALENDARS")) == 1, reads("PROJECT_CALENDARS")
+    assert len(reads("TASK_TEMPLATE_DEPENDENCIES")) == 1, reads("TASK_TEMPLATE_DEPENDENCIES")
+    # The route reads the project once to find it visible, the planner once for its window.
+    assert len(reads("PROJECTS")) <= 2, reads("PROJECTS")

@@ -78,3 +78,56 @@ def test_one_bad_row_refuses_the_file(cli_database: Database, tmp_path: Path) ->
     assert "unknown supplier" in result.output
     assert "line 4" in result.output
     assert _state(cli_database) == before
+
+
+@pytest.fixture
+def chained(committed_database: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """EV-7 with milestones TOOL -> PPAP (PPAP depends on TOOL) and supplier V-7 on it."""
+    monkeypatch.setenv("DATABASE_URL", committed_database.url)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+    with committed_database.session_scope() as session:
+        factory = Factory(session)
+        project = factory.project(code="EV-7", start_date=None)
+        tool = factory.template(project, name="TOOL", canonical_due=days(30))
+        factory.template(project, (tool.id,), name="PPAP", canonical_due=days(40))
+        factory.assign(project, factory.supplier(code="V-7"))
+    yield committed_database
+    get_settings.cache_clear()
+
+
+def _dues(database: Database) -> list[str]:
+    with database.session_scope(write=False) as session:
+        rows = session.scalars(select(TaskInstance.actual_due).order_by(TaskInstance.id))
+        return [day.isoformat() for day in rows]
+
+
+def test_import_keeps_dependency_order_or_names_the_rows_in_the_way(
+    chained: Database, tmp_path: Path
+) -> None:
+    before = _dues(chained)
+    # PPAP (open) before its open prerequisite TOOL: refused, nothing written.
+    early = _csv(tmp_path, "EV-7,V-7,PPAP,IN_PROGRESS,2025-03-01,")
+    refused = CliRunner().invoke(cli, ["import", early])
+    assert refused.exit_code == 2, refused.output
+    assert "line 2: DEPENDENCY_ORDER" in refused.output
+    assert "nothing written" in refused.output
+    assert _dues(chained) == before
+    # The same date with TOOL moved before it too: in order, imported.
+    both = _csv(
+        tmp_path,
+        "EV-7,V-7,TOOL,IN_PROGRESS,2025-02-01,",
+        "EV-7,V-7,PPAP,IN_PROGRESS,2025-03-01,",
+    )
+    imported = CliRunner().invoke(cli, ["import", both])
+    assert imported.exit_code == 0, imported.output
+    assert _dues(chained) == ["2025-02-01", "2025-03-01"]
+
+
+def test_import_refuses_days_outside_the_valid_range(chained: Database, tmp_path: Path) -> None:
+    before = _dues(chained)
+    path = _csv(tmp_path, "EV-7,V-7,PPAP,APPROVED,0001-01-01,2025-02-27T10:00:00Z")
+    result = CliRunner().invoke(cli, ["import", path])
+    assert result.exit_code == 2
+    assert "DATE_OUT_OF_RANGE" in result.output
+    assert _dues(chained) == before

@@ -23,6 +23,7 @@ from supplytrack.core.db import Database
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import Role, system_actor
 from supplytrack.core.logging import configure_logging
+from supplytrack.core.queue import queue_location
 from supplytrack.core.settings import get_settings
 from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
 from supplytrack.flows.importer import InstanceImporter
@@ -89,15 +90,27 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database up (to head by default)."""
     configure_logging(get_settings())
     migrate.upgrade(revision)
-    console.print(f"database at {revision}")
+    console.print(f"database at {_current()}")
 
 
-@db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. base or -1")]) -> None:
-    """Migrate the database down."""
+# ignore_unknown_options: "-1" (one revision down) is a revision, not an unknown option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="A revision id, -N (N revisions down) or base.")],
+) -> None:
+    """Migrate the database down, e.g. `supplytrack db downgrade -1`."""
     configure_logging(get_settings())
     migrate.downgrade(revision)
-    console.print(f"database at {revision}")
+    console.print(f"database at {_current() or 'base (empty)'}")
+
+
+def _current() -> str | None:
+    database = Database(get_settings())
+    try:
+        with database.engine.connect() as connection:
+            return migrate.current_revision(connection)
+    finally:
+        database.dispose()
 
 
 @db_app.command("current")
@@ -178,8 +191,9 @@ def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 1,
 ) -> None:
     """Run the job queue's consumer (SIGTERM: finish the current chunk, then exit)."""
-    configure_logging(get_settings())
-    huey, _run_job = consumer_app()
+    settings = get_settings()
+    configure_logging(settings)
+    huey, _run_job = consumer_app(queue_location(settings))
 
     class _Consumer(Consumer):  # type: ignore[misc]
         def _handle_signal(self, signum: int, frame: object) -> None:

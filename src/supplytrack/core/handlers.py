@@ -16,6 +16,8 @@ from starlette.responses import Response
 from supplytrack.core.context import current_request_id
 from supplytrack.core.db import is_unavailable
 from supplytrack.core.errors import SupplyTrackError
+from supplytrack.core.schemas import DATE_OUT_OF_RANGE
+from supplytrack.core.time import FIRST_DAY, LAST_DAY
 
 log = logging.getLogger("supplytrack.errors")
 
@@ -83,6 +85,8 @@ def _validation_details(error: RequestValidationError) -> tuple[int, str, list[A
         )
     if malformed:
         return 400, "MALFORMED_JSON", details
+    if details and all(item["type"] == DATE_OUT_OF_RANGE for item in details):
+        return 422, DATE_OUT_OF_RANGE, details
     return 422, "VALIDATION_ERROR", details
 
 
@@ -95,6 +99,8 @@ async def _on_validation_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     status, code, details = _validation_details(error)
     message = "request body is not valid JSON" if status == 400 else "request is not valid"
+    if code == DATE_OUT_OF_RANGE:
+        message = f"dates must lie between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
     return error_response(status, code, message, details)
 
 

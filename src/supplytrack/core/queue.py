@@ -8,21 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy.orm import Session
 
 from supplytrack.core.db import AFTER_COMMIT_KEY as _AFTER_COMMIT
-from supplytrack.core.settings import get_settings
+from supplytrack.core.settings import Settings
 
 
-@lru_cache(maxsize=1)
-def get_huey() -> Huey:
-    """The process's Huey instance, from settings."""
-    settings = get_settings()
-    if settings.redis_url:
-        return RedisHuey("supplytrack", url=settings.redis_url)
-    path = settings.queue_path
+def queue_location(settings: Settings) -> str:
+    """Where the settings' job queue lives: the Redis URL, or the embedded queue's file."""
+    return settings.redis_url or str(settings.queue_path)
+
+
+@lru_cache(maxsize=8)
+def huey_at(location: str) -> Huey:
+    """One Huey instance per queue location in this process."""
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("supplytrack", url=location)
+    path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("supplytrack", filename=str(path))
 

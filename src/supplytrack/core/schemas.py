@@ -17,7 +17,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 from starlette.responses import Response
+
+from supplytrack.core.time import FIRST_DAY, LAST_DAY, in_day_range
 
 T = TypeVar("T")
 
@@ -96,14 +99,24 @@ Capability = Annotated[
 
 def _iso_date(value: object) -> object:
     if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        day = value
+    elif not isinstance(value, str) or not _ISO_DATE.match(value):
         msg = "must be a date written YYYY-MM-DD"
         raise ValueError(msg)
-    return date.fromisoformat(value)  # raises for 2026-02-30
+    else:
+        day = date.fromisoformat(value)  # raises for 2026-02-30
+    if not in_day_range(day):
+        raise PydanticCustomError(
+            DATE_OUT_OF_RANGE,
+            "must lie between {first} and {last}",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return day
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The error type (and the envelope's code) of a day outside FIRST_DAY..LAST_DAY.
+DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 # Ids fit PostgreSQL's INTEGER; a larger one can name nothing (and must not reach the driver).

@@ -99,7 +99,7 @@ class MilestoneFlows:
                 fanned_out=self.tasks.any_of_template(template.id),
             )
         context = self.planning.context(template.project_id, self.flow.today)
-        current = self.templates.prerequisites(template.id)
+        current = list(context.template_graph.get(template.id, []))
         prerequisites = (
             list(command.depends_on)
             if "depends_on" in given

@@ -14,8 +14,8 @@ from huey import Huey
 from sqlalchemy.orm import Session
 
 from supplytrack.core.db import Database
-from supplytrack.core.queue import after_commit, get_huey
-from supplytrack.core.settings import get_settings
+from supplytrack.core.queue import after_commit, huey_at, queue_location
+from supplytrack.core.settings import Settings, get_settings
 from supplytrack.jobs.runner import JobRunner, recover
 
 
@@ -44,9 +44,12 @@ class InlineQueue:
 class HueyQueue:
     """Enqueue jobs on Huey (SQLite file embedded, Redis with REDIS_URL)."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.location = queue_location(settings)
+
     def submit(self, session: Session, job_id: int) -> None:
         """Enqueue the job once the transaction that created it has committed."""
-        _huey, run_job = consumer_app()
+        _huey, run_job = consumer_app(self.location)
         after_commit(session, lambda: run_job(job_id))
 
 
@@ -54,19 +57,22 @@ def job_queue(database: Database) -> JobQueue:
     """The queue a process with this database's settings hands its jobs to."""
     if database.settings.queue_inline:
         return InlineQueue(database)
-    return HueyQueue()
+    return HueyQueue(database.settings)
 
 
 @lru_cache(maxsize=1)
 def worker_database() -> Database:
-    """The worker process's database (one engine per process)."""
+    """The worker process's database (one engine per process, from its environment)."""
     return Database(get_settings())
 
 
-@lru_cache(maxsize=1)
-def consumer_app() -> tuple[Huey, Any]:
-    """The process's Huey instance and its one task, built on first use (not at import)."""
-    huey = get_huey()
+@lru_cache(maxsize=8)
+def consumer_app(location: str) -> tuple[Huey, Any]:
+    """The Huey instance at ``location`` and its one task, built on first use (not at import).
+
+    The task runs in ``supplytrack worker``, whose database is its own environment's.
+    """
+    huey = huey_at(location)
 
     @huey.task(name="supplytrack.run_job")
     def run_job(job_id: int) -> None:

@@ -40,15 +40,17 @@ class WorkCalendar:
         Counting starts from ``day``: from a non-working day, +1 is the first working day
         after it, and 0 rolls forward onto the next working day.
         """
+        if not FIRST_DAY <= day <= LAST_DAY:
+            # From outside the valid range no count ends well: say so with a day the rules
+            # refuse (DATE_OUT_OF_RANGE) instead of overflowing on the way.
+            return date.max if count >= 0 else date.min
         if count == 0:
             return self.on_or_after(day)
         step = timedelta(days=1 if count > 0 else -1)
         remaining = abs(count)
         while remaining:
             if not FIRST_DAY <= day <= LAST_DAY:
-                # Past the valid range the count cannot end well: stop here, out of range, so
-                # that the rules refuse the result (DATE_OUT_OF_RANGE) instead of overflowing.
-                return day
+                return day  # past the valid range: out of range, refused by the rules
             day += step
             if self.is_working_day(day):
                 remaining -= 1
