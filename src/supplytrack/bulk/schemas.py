@@ -81,7 +81,7 @@ class BulkStatusResult(ReadModel):
 
     bulk_operation_id: int = Field(description="Audit id of this operation (for GET and undo).")
     job_id: int | None = Field(description="The job when it was queued.")
-    state: BulkState = Field(description="APPLIED, PARTIAL or RUNNING (queued).")
+    state: BulkState = Field(description="APPLIED, PARTIAL, or QUEUED (202: a job will apply it).")
     matched: int = Field(description="Instances addressed.")
     applied: int = Field(description="Instances changed (or to change, when queued).")
     unchanged: int = Field(description="Instances already in the target status.")
@@ -160,7 +160,7 @@ class DateChangeResult(ReadModel):
 
     bulk_operation_id: int = Field(description="Audit id of this operation.")
     job_id: int | None = Field(description="The job when it was queued.")
-    state: BulkState = Field(description="APPLIED or RUNNING (queued).")
+    state: BulkState = Field(description="APPLIED, or QUEUED (202: a job will apply it).")
     moves: int = Field(description="Due dates changed (or to change, when queued).")
     cascaded: int = Field(description="Of those, moved by the cascade.")
 
@@ -170,7 +170,9 @@ class BulkOperationRead(ReadModel):
 
     id: int = Field(description="Bulk operation id.")
     kind: BulkKind = Field(description="STATUS_UPDATE, DATE_SHIFT or UNDO.")
-    state: BulkState = Field(description="RUNNING, APPLIED, PARTIAL, FAILED, CANCELLED, UNDONE.")
+    state: BulkState = Field(
+        description="QUEUED, RUNNING, APPLIED, PARTIAL, FAILED, CANCELLED or UNDONE."
+    )
     project_id: int | None = Field(description="Its project, when it has one.")
     actor: str = Field(description="Who ran it.")
     request_id: str | None = Field(description="The request that started it.")

@@ -66,14 +66,24 @@ def csv_rows_stream(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> It
     yield buffer.getvalue().encode()
 
 
+def formula_safe(value: Any) -> Any:
+    """A cell a spreadsheet will never run as a formula (text starting = + - @ gets a ')."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
+def csv_bool(flag: object) -> str:
+    """A boolean as CSV writes it: TRUE or FALSE, what spreadsheets (and our XLSX) agree on."""
+    return "TRUE" if flag else "FALSE"
+
+
 def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return csv_bool(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a spreadsheet run a cell as a formula
-    return value
+    return formula_safe(value)
 
 
 def xlsx_file(columns: Sequence[Column], rows: Iterable[Any], sheet: str) -> str:

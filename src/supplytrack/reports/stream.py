@@ -17,6 +17,7 @@ from sqlalchemy.types import NullType
 
 from supplytrack.core.identity import Actor
 from supplytrack.projects.models import Project
+from supplytrack.reports.files import csv_bool, formula_safe
 from supplytrack.suppliers.models import Supplier
 from supplytrack.tasks.derived import overdue_condition
 from supplytrack.tasks.models import TaskInstance
@@ -85,11 +86,6 @@ def instance_rows(
         yield item
 
 
-def _safe(text: Any) -> Any:
-    """A cell a spreadsheet will never run as a formula."""
-    return "'" + text if isinstance(text, str) and text[:1] in ("=", "+", "-", "@") else text
-
-
 def _sqlite_instant(stored: str | None) -> str | None:
     """'2026-01-02 03:04:05.000000' (SQLAlchemy's SQLite text) as ISO 8601 UTC."""
     if stored is None:
@@ -111,14 +107,14 @@ def _formatter(dialect: str) -> Callable[[Any], tuple[Any, ...]]:
     def row_out(r: Any) -> tuple[Any, ...]:
         return (
             r[0],
-            _safe(r[1]),
-            _safe(r[2]),
-            _safe(r[3]),
-            _safe(r[4]),
+            formula_safe(r[1]),
+            formula_safe(r[2]),
+            formula_safe(r[3]),
+            formula_safe(r[4]),
             r[5],
             day(r[6]),
             day(r[7]),
-            "TRUE" if r[8] else "FALSE",
+            csv_bool(r[8]),
             instant(r[9]),
             instant(r[10]),
         )
