@@ -183,19 +183,19 @@ def assignment_rows(url: str, server: Server, token: str) -> list[Row]:
 def assignment_floor(url: str, project_id: int, supplier_id: int) -> tuple[list[float], int]:
     """The assignment's INSERT and fan-out INSERT ... SELECT, then COMMIT, by the bare driver.
 
-    The product's statements are captured from AssignmentService.assign in a transaction that
-    is rolled back; the floor inserts the assignment row under the same id, runs the captured
+    The product's statements are captured from the assignment flow in a transaction that is
+    rolled back; the floor inserts the assignment row under the same id, runs the captured
     fan-out statement and commits (timed), then deletes both (not timed).
     """
     from supplytrack.core.identity import system_actor
-    from supplytrack.suppliers.service import AssignmentService
+    from supplytrack.flows.assignments import AssignmentFlows
+    from supplytrack.flows.base import Flow
 
     app = InProcess(url)
     session = app.database.session(write=True)
     with app.capture() as capture:
-        assignment, _ = AssignmentService(session, system_actor("bench")).assign(
-            project_id, supplier_id
-        )
+        flow = Flow(session, system_actor("bench"), app.database.settings)
+        assignment, _ = AssignmentFlows(flow).assign(project_id, supplier_id)
     session.rollback()
     session.close()
     app.close()

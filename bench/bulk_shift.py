@@ -102,21 +102,21 @@ def job_seconds(app: InProcess) -> float:
 
 def captured_shift(app: InProcess, projects: list[int]) -> tuple[float, list[Op]]:
     """The same operation in-process (check, then the job, as the CLI does), recorded."""
-    from supplytrack.bulk.service import BulkService
+    from supplytrack.bulk.schemas import DateChange
     from supplytrack.core.identity import system_actor
+    from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the job kinds
+    from supplytrack.flows.base import Flow
+    from supplytrack.flows.bulk import BulkFlows
     from supplytrack.jobs.runner import JobRunner
 
-    change: dict[str, Any] = {
-        "shift_days": 3,
-        "shift_working_days": None,
-        "template_ids": [],
-        "supplier_ids": [],
-    }
-    change |= {"cascade": False, "reason_code": "PLAN_CHANGE", "reason": "benchmark"}
+    change = DateChange.model_validate(
+        {"shiftDays": 3, "reasonCode": "PLAN_CHANGE", "reason": "benchmark"}
+    )
     started = time.perf_counter()
     with app.capture() as capture:
         with app.database.session_scope() as session:
-            job_id = BulkService(session, system_actor("cli")).queue_shift(projects, change).id
+            flow = Flow(session, system_actor("cli"), app.database.settings)
+            job_id = BulkFlows(flow).queue_shift(projects, change).id
         JobRunner(app.database).run(job_id)
     return time.perf_counter() - started, capture.ops
 

@@ -190,15 +190,19 @@ def head_of(url: str, project_id: int) -> tuple[int, int]:
 
 def profile_once(app: InProcess, head: int, days: int) -> str:
     """CProfile of one cascade through the service (no HTTP), top functions by own time."""
-    from supplytrack.audit.models import ReasonCode
     from supplytrack.core.identity import system_actor
-    from supplytrack.templates.service import TemplateService
+    from supplytrack.flows.base import Flow
+    from supplytrack.flows.milestones import MilestoneFlows
+    from supplytrack.templates.schemas import TemplateUpdate
 
-    changes = {"shift_days": days, "cascade": True, "reason_code": ReasonCode.PLAN_CHANGE}
+    change = TemplateUpdate.model_validate(
+        {"shiftDays": days, "cascade": True, "reasonCode": "PLAN_CHANGE"}
+    )
     profiler = cProfile.Profile()
     with app.database.session_scope() as session:
+        flow = Flow(session, system_actor("bench"), app.database.settings)
         profiler.enable()
-        TemplateService(session, system_actor("bench")).update(head, changes, None)
+        MilestoneFlows(flow).change(head, change, None)
         profiler.disable()
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(20)

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-from sqlalchemy import ColumnElement
 
 from supplytrack.audit.models import ChangeSource
 from supplytrack.audit.service import Why
@@ -64,30 +62,28 @@ class DateOutcome:
     apply: Callable[[Why], int]
 
 
-@dataclass(slots=True)
 class UniformShift:
-    """A uniform shift of one project's open instances, answered by SQL (a PlanFacts)."""
+    """A uniform shift of one project's open instances, as a plan the rules can judge.
 
-    tasks: TaskService
-    project_id: int
-    days: int
-    supplier_ids: list[int]
-    reason: str | None
-    subject: Subject = Subject.INSTANCES
-    imported: bool = False
-    where: ColumnElement[bool] = field(init=False)
-    count: int = field(init=False)
-    earliest: date | None = field(init=False)
-    latest: date | None = field(init=False)
-    fingerprint: str = field(init=False)
+    It answers the rules' questions from the tasks domain's SQL (:class:`ShiftScope`).
+    """
 
-    def __post_init__(self) -> None:
-        self.where = self.tasks.shift_scope(self.project_id, supplier_ids=self.supplier_ids)
-        count, earliest, latest, ids, versions = self.tasks.shift_summary(self.where)
-        self.count, self.earliest, self.latest = int(count), earliest, latest
-        self.fingerprint = hashlib.sha256(
-            f"uniform:{self.project_id}:{self.days}:{self.supplier_ids}:{count}:{ids}:{versions}".encode()
-        ).hexdigest()[:32]
+    subject = Subject.INSTANCES
+    imported = False
+
+    def __init__(self, tasks: TaskService, project_id: int, change: DateChange) -> None:
+        self.tasks = tasks
+        self.project_id = project_id
+        self.days = change.shift_days or 0
+        self.supplier_ids = list(change.supplier_ids)
+        self.reason = change.reason
+        self.scope = tasks.shift_scope(project_id, self.days, supplier_ids=self.supplier_ids)
+        count, earliest, latest, ids, versions = self.scope.summary()
+        self.count = int(count)
+        self.earliest: date | None = earliest
+        self.latest: date | None = latest
+        key = f"uniform:{project_id}:{self.days}:{self.supplier_ids}:{count}:{ids}:{versions}"
+        self.fingerprint = hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def _details(self, found: tuple[int, Any]) -> Offenders:
         total, rows = found
@@ -113,13 +109,13 @@ class UniformShift:
             )
         ):
             return Offenders([], 0)
-        return self._details(self.tasks.shifted_outside(self.where, self.days, first, last))
+        return self._details(self.scope.outside(first, last))
 
     def crossing(self, day: date) -> Offenders:
         """Instances the shift moves from on or before ``day`` to after it."""
         if self.earliest is None or self.days <= 0 or self.earliest > day:
             return Offenders([], 0)
-        return self._details(self.tasks.shifted_across(self.where, self.days, day))
+        return self._details(self.scope.across(day))
 
     def broken_pairs(self) -> Offenders:
         """None: every instance of an assignment moves by the same days."""
@@ -136,19 +132,12 @@ class UniformShift:
                 "to_date": add_days(row.actual_due, self.days),
                 "cascaded": False,
             }
-            for row in self.tasks.shift_sample(self.where)[:SAMPLE_SIZE]
+            for row in self.scope.sample()[:SAMPLE_SIZE]
         ]
 
-    def apply(self, why: Why, supplier_project_ids: Iterable[int] | None = None) -> int:
-        """Shift the scope (of the given assignments) and write its history: two statements."""
-        where = self.where
-        if supplier_project_ids is not None:
-            where = self.tasks.shift_scope(
-                self.project_id,
-                supplier_ids=self.supplier_ids,
-                supplier_project_ids=list(supplier_project_ids),
-            )
-        return self.tasks.shift(where, self.days, why=why)
+    def apply(self, why: Why) -> int:
+        """Shift the scope and write its history: two statements."""
+        return self.tasks.shift(self.scope, why=why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +231,7 @@ class DatePlanner:
         """What the change does to one project, and how to apply it."""
         context = self.context(project_id)
         if is_uniform(change):
-            shift = UniformShift(
-                self.tasks,
-                project_id,
-                change.shift_days or 0,
-                list(change.supplier_ids),
-                change.reason,
-            )
+            shift = UniformShift(self.tasks, project_id, change)
             return DateOutcome(
                 moves=shift.count,
                 matched=shift.count,

@@ -17,7 +17,7 @@ from supplytrack.core.identity import system_actor
 from supplytrack.core.settings import Settings
 from supplytrack.flows.base import Flow
 from supplytrack.flows.bulk import status_filter
-from supplytrack.flows.bulk_dates import DatePlanner, UniformShift, is_uniform
+from supplytrack.flows.bulk_dates import DatePlanner, is_uniform
 from supplytrack.jobs.models import Job, JobState
 from supplytrack.jobs.runner import ChunkResult, JobKind, register
 from supplytrack.planning.rules import violations
@@ -77,14 +77,14 @@ def process_dates_chunk(session: Session, job: Job, settings: Settings) -> Chunk
     applied = failed = 0
     for project_id, assignments in picked.items():
         if is_uniform(change):
-            shift = UniformShift(
-                planner.tasks,
+            # Checked whole when queued: each chunk is one UPDATE and one history INSERT.
+            scope = planner.tasks.shift_scope(
                 project_id,
                 change.shift_days or 0,
-                list(change.supplier_ids),
-                change.reason,
+                supplier_ids=change.supplier_ids,
+                supplier_project_ids=assignments,
             )
-            applied += shift.apply(why, assignments)
+            applied += planner.tasks.shift(scope, why=why)
             continue
         context = planner.context(project_id)
         planned = planner.plan(context, change, supplier_project_ids=assignments)

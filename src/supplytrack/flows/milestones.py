@@ -34,6 +34,7 @@ from supplytrack.planning.rules import (
 )
 from supplytrack.planning.shifts import Unit, shift_date
 from supplytrack.projects.service import ProjectService
+from supplytrack.tasks.repository import OwnedBy
 from supplytrack.tasks.service import TaskService
 from supplytrack.templates.exceptions import TemplateHasHistory
 from supplytrack.templates.models import TaskTemplate
@@ -129,9 +130,9 @@ class MilestoneFlows:
     def delete(self, template_id: int, expected_version: int | None) -> None:
         """Delete a milestone no supplier has worked on and no milestone depends on."""
         template = self.templates.delete(template_id, expected_version)
-        if self.tasks.work_recorded(template_id=template_id):
+        if self.tasks.work_recorded(OwnedBy(template_id=template_id)):
             raise TemplateHasHistory(template_id)
-        self.tasks.delete_untouched(template_id=template_id)
+        self.tasks.delete_untouched(OwnedBy(template_id=template_id))
         self.templates.remove(template)
 
     # ----------------------------------------------------------------------------------

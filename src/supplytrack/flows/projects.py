@@ -12,6 +12,7 @@ from supplytrack.projects.models import Project
 from supplytrack.projects.schemas import ProjectUpdate
 from supplytrack.projects.service import ProjectService
 from supplytrack.suppliers.service import AssignmentService
+from supplytrack.tasks.repository import OwnedBy
 from supplytrack.tasks.service import TaskService
 from supplytrack.templates.service import TemplateService
 
@@ -42,9 +43,9 @@ class ProjectFlows:
         project = self.projects.get(project_id, for_update=True)
         self.projects.check_version(project, expected_version)
         tasks = TaskService(session, actor)
-        if tasks.work_recorded(project_id=project_id):
+        if tasks.work_recorded(OwnedBy(project_id=project_id)):
             raise ProjectHasHistory(project_id)
-        tasks.delete_untouched(project_id=project_id)
+        tasks.delete_untouched(OwnedBy(project_id=project_id))
         TemplateService(session, actor).delete_of_project(project_id)
         AssignmentService(session, actor).delete_of_project(project_id)
         CalendarService(session, actor).delete_of_project(project_id)

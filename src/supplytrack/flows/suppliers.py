@@ -16,6 +16,7 @@ from supplytrack.suppliers.exceptions import CapabilityInUse, ForceNeedsReason, 
 from supplytrack.suppliers.schemas import SupplierUpdate
 from supplytrack.suppliers.service import SupplierService, SupplierView
 from supplytrack.tasks.enums import TaskStatus
+from supplytrack.tasks.repository import OwnedBy
 from supplytrack.tasks.service import TaskService
 
 
@@ -63,9 +64,9 @@ class SupplierFlows:
         """Delete a supplier with no recorded work and no tokens (409 otherwise)."""
         supplier = self.suppliers.get(supplier_id, for_update=True)
         self.suppliers.check_version(supplier, expected_version)
-        if self.tasks.work_recorded(supplier_id=supplier_id):
+        if self.tasks.work_recorded(OwnedBy(supplier_id=supplier_id)):
             raise SupplierHasHistory(supplier_id, "has task instances with history")
         if TokenService(self.flow.session).bound_to(supplier_id):
             raise SupplierHasHistory(supplier_id, "has API tokens (kept for the audit trail)")
-        self.tasks.delete_untouched(supplier_id=supplier_id)
+        self.tasks.delete_untouched(OwnedBy(supplier_id=supplier_id))
         self.suppliers.delete(supplier)

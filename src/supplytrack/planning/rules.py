@@ -27,6 +27,7 @@ from supplytrack.planning.exceptions import (
 )
 from supplytrack.planning.plan import Move, Plan, broken_dependencies, plan_moves, repair
 from supplytrack.planning.shifts import Unit, measure, shift_date
+from supplytrack.planning.workdays import WorkCalendar
 
 # The id a milestone not created yet stands under in a plan (real ids start at 1).
 NEW_TEMPLATE = 0
@@ -234,16 +235,28 @@ def plan_templates(
     reason: str | None = None,
 ) -> DatePlan:
     """Move milestones' planned dates (and, with cascade, every milestone downstream)."""
-    calendar = context.calendar
-    plan = plan_moves(
-        context.template_graph,
-        context.template_dates,
+    plan = _moves(
+        context.template_graph, context.template_dates, seeds, cascade, unit, context.calendar
+    )
+    return DatePlan(Subject.TEMPLATES, plan, context.template_dates, reason)
+
+
+def _moves(
+    graph: Mapping[int, list[int]],
+    dates: Mapping[int, date],
+    seeds: Mapping[int, date],
+    cascade: bool,
+    unit: Unit,
+    calendar: WorkCalendar,
+) -> Plan[int]:
+    return plan_moves(
+        graph,
+        dates,
         seeds,
         cascade=cascade,
         delta_of=lambda old, new: measure(old, new, unit, calendar),
         shift=lambda old, delta: shift_date(old, delta, unit, calendar),
     )
-    return DatePlan(Subject.TEMPLATES, plan, context.template_dates, reason)
 
 
 def plan_new_template(context: PlanningContext, due: date, prerequisites: list[int]) -> DatePlan:
@@ -268,15 +281,7 @@ def plan_instances(
     imported: bool = False,
 ) -> DatePlan:
     """Move instances' due dates (and, with cascade, their supplier's downstream instances)."""
-    calendar = context.calendar
-    plan = plan_moves(
-        instances.graph,
-        instances.dates,
-        seeds,
-        cascade=cascade,
-        delta_of=lambda old, new: measure(old, new, unit, calendar),
-        shift=lambda old, delta: shift_date(old, delta, unit, calendar),
-    )
+    plan = _moves(instances.graph, instances.dates, seeds, cascade, unit, context.calendar)
     return DatePlan(Subject.INSTANCES, plan, instances.dates, reason, imported)
 
 

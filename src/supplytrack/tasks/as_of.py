@@ -24,7 +24,7 @@ from supplytrack.core.repository import Repository
 from supplytrack.projects.models import Project
 from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.tasks.repository import TaskFilter
+from supplytrack.tasks.repository import TaskFilter, id_conditions
 from supplytrack.tasks.scope import scoped
 
 T = TaskInstance
@@ -107,15 +107,7 @@ class AsOfRepository(Repository[TaskInstance]):
         self, where: TaskFilter, day: date, *, cursor: str | None, limit: int
     ) -> Sequence[Any]:
         """A page (by id, one row more than ``limit``) of instances at the end of ``day``."""
-        inner = self.visible(as_of_query(self.end_of_day(day)))
-        for column, value in (
-            (T.project_id, where.project_id),
-            (T.supplier_id, where.supplier_id),
-            (T.supplier_project_id, where.supplier_project_id),
-            (T.task_template_id, where.task_template_id),
-        ):
-            if value is not None:
-                inner = inner.where(column == value)
+        inner = self.visible(as_of_query(self.end_of_day(day))).where(*id_conditions(where))
         view = inner.subquery("as_of")
         stmt = select(view)
         # Dates are compared as ISO text: the rebuilt values come from the audit trail's text.

@@ -42,6 +42,29 @@ SORTABLE = {
 
 
 @dataclass(frozen=True, slots=True)
+class OwnedBy:
+    """The instances of a project, a supplier or a milestone (the one being deleted)."""
+
+    project_id: int | None = None
+    supplier_id: int | None = None
+    template_id: int | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The instances' conditions (at least one owner is given)."""
+        found = [
+            column == value
+            for column, value in (
+                (T.project_id, self.project_id),
+                (T.supplier_id, self.supplier_id),
+                (T.task_template_id, self.template_id),
+            )
+            if value is not None
+        ]
+        assert found, "an owner needs a project, supplier or milestone"
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class TaskFilter:
     """The filters of the instance list (SPEC section 3)."""
 
@@ -163,26 +186,12 @@ class TaskRepository(Repository[TaskInstance]):
 
     # Cross-domain questions, answered from this domain's own table ---------------------
 
-    def work_recorded(
-        self,
-        *,
-        project_id: int | None = None,
-        supplier_id: int | None = None,
-        template_id: int | None = None,
-    ) -> bool:
-        """Whether any instance of the project/supplier/milestone left NOT_STARTED or has history.
+    def work_recorded(self, owner: OwnedBy) -> bool:
+        """Whether any of the owner's instances left NOT_STARTED or has history.
 
         Nothing with history is hard-deleted (SPEC section 2): the owners ask this first.
         """
-        narrowed = [
-            column == value
-            for column, value in (
-                (T.project_id, project_id),
-                (T.supplier_id, supplier_id),
-                (T.task_template_id, template_id),
-            )
-            if value is not None
-        ]
+        narrowed = owner.conditions()
         started = exists().where(*narrowed, T.status != TaskStatus.NOT_STARTED)
         audited = exists().where(*narrowed, TaskInstanceHistory.task_instance_id == T.id)
         return bool(self.session.scalar(select(started | audited)))
@@ -191,40 +200,30 @@ class TaskRepository(Repository[TaskInstance]):
         """Whether the milestone was fanned out to anyone."""
         return bool(self.session.scalar(select(exists().where(T.task_template_id == template_id))))
 
-    def delete_untouched(
-        self,
-        *,
-        project_id: int | None = None,
-        supplier_id: int | None = None,
-        template_id: int | None = None,
-    ) -> None:
-        """Delete the (untouched: the caller checked) instances of a project/supplier/milestone."""
-        narrowed = [
-            column == value
-            for column, value in (
-                (T.project_id, project_id),
-                (T.supplier_id, supplier_id),
-                (T.task_template_id, template_id),
-            )
-            if value is not None
-        ]
-        assert narrowed, "delete_untouched needs a project, supplier or milestone"
+    def delete_untouched(self, owner: OwnedBy) -> None:
+        """Delete the owner's (untouched: the caller checked) instances."""
         self.session.execute(
-            delete(T).where(*narrowed), execution_options={"synchronize_session": False}
+            delete(T).where(*owner.conditions()), execution_options={"synchronize_session": False}
         )
+
+
+def id_conditions(where: TaskFilter) -> list[ColumnElement[bool]]:
+    """The conditions of a TaskFilter on the instance's own ids (project, supplier, ...)."""
+    return [
+        column == value
+        for column, value in (
+            (T.project_id, where.project_id),
+            (T.supplier_id, where.supplier_id),
+            (T.supplier_project_id, where.supplier_project_id),
+            (T.task_template_id, where.task_template_id),
+        )
+        if value is not None
+    ]
 
 
 def conditions(where: TaskFilter, today: date) -> list[ColumnElement[bool]]:
     """The SQL conditions of a TaskFilter."""
-    found: list[ColumnElement[bool]] = []
-    for column, value in (
-        (T.project_id, where.project_id),
-        (T.supplier_id, where.supplier_id),
-        (T.supplier_project_id, where.supplier_project_id),
-        (T.task_template_id, where.task_template_id),
-    ):
-        if value is not None:
-            found.append(column == value)
+    found = id_conditions(where)
     if where.statuses:
         found.append(T.status.in_(where.statuses))
     if where.overdue is not None:

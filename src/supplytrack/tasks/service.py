@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import ChangeSource, HistoryField, TaskInstanceHistory
@@ -37,8 +36,8 @@ from supplytrack.tasks.exceptions import (
     TemplateOfOtherProject,
 )
 from supplytrack.tasks.models import TaskInstance
-from supplytrack.tasks.repository import TaskFilter
-from supplytrack.tasks.sets import InstanceSets
+from supplytrack.tasks.repository import OwnedBy, TaskFilter
+from supplytrack.tasks.sets import InstanceSets, ShiftScope
 from supplytrack.tasks.state_machine import (
     GATED_TARGETS,
     Mover,
@@ -139,17 +138,9 @@ class TaskService:
         self.get(instance_id)
         return self.audit.page(instance_id, where, before_id=before_id, limit=limit)
 
-    def work_recorded(
-        self,
-        *,
-        project_id: int | None = None,
-        supplier_id: int | None = None,
-        template_id: int | None = None,
-    ) -> bool:
+    def work_recorded(self, owner: OwnedBy) -> bool:
         """Whether work was recorded on a project, supplier or milestone (it cannot be deleted)."""
-        return self.tasks.work_recorded(
-            project_id=project_id, supplier_id=supplier_id, template_id=template_id
-        )
+        return self.tasks.work_recorded(owner)
 
     def any_of_template(self, template_id: int) -> bool:
         """Whether the milestone was fanned out to anyone."""
@@ -279,17 +270,9 @@ class TaskService:
             raise InstanceHasHistory(instance_id)
         self.tasks.delete(instance)
 
-    def delete_untouched(
-        self,
-        *,
-        project_id: int | None = None,
-        supplier_id: int | None = None,
-        template_id: int | None = None,
-    ) -> None:
+    def delete_untouched(self, owner: OwnedBy) -> None:
         """Delete the untouched instances of what is being deleted (the caller checked)."""
-        self.tasks.delete_untouched(
-            project_id=project_id, supplier_id=supplier_id, template_id=template_id
-        )
+        self.tasks.delete_untouched(owner)
 
     # Many instances (the set-based path) ------------------------------------------------
 
@@ -420,40 +403,24 @@ class TaskService:
     def shift_scope(
         self,
         project_id: int,
+        days: int,
         *,
         supplier_ids: Sequence[int] = (),
         supplier_project_ids: Sequence[int] | None = None,
-    ) -> ColumnElement[bool]:
-        """The open instances of the project's active assignments (of some suppliers)."""
-        return self.tasks.shift_scope(
-            project_id, supplier_ids=supplier_ids, supplier_project_ids=supplier_project_ids
+    ) -> ShiftScope:
+        """The open instances of a project's active assignments, to shift by ``days``."""
+        return ShiftScope(
+            self.tasks,
+            project_id,
+            days,
+            supplier_ids=supplier_ids,
+            supplier_project_ids=supplier_project_ids,
         )
 
-    def shift_summary(self, where: ColumnElement[bool]) -> AnyRow:
-        """(count, earliest, latest, sum of ids, sum of versions) in scope."""
-        return self.tasks.shift_summary(where)
-
-    def shifted_outside(
-        self, where: ColumnElement[bool], days: int, first: date | None, last: date | None
-    ) -> tuple[int, Sequence[AnyRow]]:
-        """How many (and which first) a shift would move outside first..last."""
-        return self.tasks.shifted_outside(where, days, first, last)
-
-    def shifted_across(
-        self, where: ColumnElement[bool], days: int, day: date
-    ) -> tuple[int, Sequence[AnyRow]]:
-        """How many (and which first) a shift would move from on or before ``day`` past it."""
-        return self.tasks.shifted_across(where, days, day)
-
-    def shift_sample(self, where: ColumnElement[bool]) -> Sequence[AnyRow]:
-        """The first instances in scope."""
-        return self.tasks.shift_sample(where)
-
-    def shift(self, where: ColumnElement[bool], days: int, *, why: Why) -> int:
+    def shift(self, scope: ShiftScope, *, why: Why) -> int:
         """Shift every instance in scope and write their BULK history: two statements."""
-        moved = self.tasks.shift(where, days, utcnow())
-        changes: Select[Any] = self.tasks.shifted_changes(where, days)
-        self.audit.record_from(changes, source=ChangeSource.BULK, why=why)
+        moved = scope.shift(utcnow())
+        self.audit.record_from(scope.changes(), source=ChangeSource.BULK, why=why)
         return moved
 
 

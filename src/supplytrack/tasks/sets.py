@@ -200,16 +200,26 @@ class InstanceSets(TaskRepository):
                 execution_options={"synchronize_session": False},
             )
 
-    # The uniform shift: whole assignments moved by N calendar days, in SQL only ----------
 
-    def shift_scope(
+class ShiftScope:
+    """The open instances of a project's active assignments, shifted by N days in SQL only.
+
+    The uniform bulk shift: no row is loaded; every question is an aggregate or a sample, and
+    the shift itself one UPDATE (its history one INSERT ... SELECT, by the audit service).
+    """
+
+    def __init__(
         self,
+        sets: InstanceSets,
         project_id: int,
+        days: int,
         *,
         supplier_ids: Sequence[int] = (),
         supplier_project_ids: Sequence[int] | None = None,
-    ) -> ColumnElement[bool]:
-        """The open instances of the project's active assignments (of some suppliers)."""
+    ) -> None:
+        self.sets = sets
+        self.days = days
+        dialect = sets.dialect
         found = [
             T.project_id == project_id,
             T.status.not_in(sorted(DONE_STATUSES)),
@@ -219,15 +229,15 @@ class InstanceSets(TaskRepository):
             ),
         ]
         if supplier_ids:
-            found.append(id_in(T.supplier_id, list(supplier_ids), self.dialect))
+            found.append(id_in(T.supplier_id, list(supplier_ids), dialect))
         if supplier_project_ids is not None:
-            found.append(id_in(T.supplier_project_id, list(supplier_project_ids), self.dialect))
-        return and_(*found)
+            found.append(id_in(T.supplier_project_id, list(supplier_project_ids), dialect))
+        self.where = and_(*found)
 
-    def shift_summary(self, where: ColumnElement[bool]) -> AnyRow:
+    def summary(self) -> AnyRow:
         """(count, earliest, latest, sum of ids, sum of versions) of the instances in scope."""
         return (
-            self.core()
+            self.sets.core()
             .execute(
                 select(
                     func.count(),
@@ -235,34 +245,32 @@ class InstanceSets(TaskRepository):
                     func.max(T.actual_due),
                     func.coalesce(func.sum(T.id), 0),
                     func.coalesce(func.sum(T.version), 0),
-                ).where(where)
+                ).where(self.where)
             )
             .one()
         )
 
-    def shifted_outside(
-        self, where: ColumnElement[bool], days: int, first: date | None, last: date | None
-    ) -> tuple[int, Sequence[AnyRow]]:
-        """How many, and the first (id, new date), whose date + days leaves first..last."""
+    def outside(self, first: date | None, last: date | None) -> tuple[int, Sequence[AnyRow]]:
+        """How many, and the first (id, date), whose shifted date leaves first..last."""
         # Compare the stored date with the bound minus the shift: no date arithmetic that
         # could overflow on the database's side, and the index on actual_due still serves.
         bounds = []
         if first is not None:
-            bounds.append(T.actual_due < _minus(first, days))
+            bounds.append(T.actual_due < _minus(first, self.days))
         if last is not None:
-            bounds.append(T.actual_due > _minus(last, days))
-        return self._offenders(and_(where, or_(*bounds)) if bounds else false())
+            bounds.append(T.actual_due > _minus(last, self.days))
+        return self._offenders(and_(self.where, or_(*bounds)) if bounds else false())
 
-    def shifted_across(
-        self, where: ColumnElement[bool], days: int, day: date
-    ) -> tuple[int, Sequence[AnyRow]]:
-        """How many, and the first (id, date), a shift moves from on or before ``day`` past it."""
-        if days <= 0:
+    def across(self, day: date) -> tuple[int, Sequence[AnyRow]]:
+        """How many, and the first (id, date), the shift moves from on or before ``day`` past it."""
+        if self.days <= 0:
             return 0, []
-        return self._offenders(and_(where, T.actual_due <= day, T.actual_due > _minus(day, days)))
+        return self._offenders(
+            and_(self.where, T.actual_due <= day, T.actual_due > _minus(day, self.days))
+        )
 
     def _offenders(self, condition: ColumnElement[bool]) -> tuple[int, Sequence[AnyRow]]:
-        connection = self.core()
+        connection = self.sets.core()
         total = connection.execute(select(func.count()).where(condition)).scalar_one()
         if not total:
             return 0, []
@@ -271,26 +279,26 @@ class InstanceSets(TaskRepository):
         ).all()
         return int(total), rows
 
-    def shift_sample(self, where: ColumnElement[bool]) -> Sequence[AnyRow]:
+    def sample(self) -> Sequence[AnyRow]:
         """The first instances in scope (id, supplier_id, task_template_id, actual_due)."""
         return (
-            self.core()
+            self.sets.core()
             .execute(
                 select(T.id, T.supplier_id, T.task_template_id, T.actual_due)
-                .where(where)
+                .where(self.where)
                 .order_by(T.id)
                 .limit(SAMPLE_ROWS)
             )
             .all()
         )
 
-    def shift(self, where: ColumnElement[bool], days: int, now: datetime) -> int:
-        """Move every instance in scope by ``days`` calendar days: one UPDATE."""
-        result = self.core().execute(
+    def shift(self, now: datetime) -> int:
+        """Move every instance in scope by the days: one UPDATE."""
+        result = self.sets.core().execute(
             update(T)
-            .where(where)
+            .where(self.where)
             .values(
-                actual_due=add_days(T.actual_due, days, self.dialect),
+                actual_due=add_days(T.actual_due, self.days, self.sets.dialect),
                 version=T.version + 1,
                 updated_at=now,
             ),
@@ -298,18 +306,19 @@ class InstanceSets(TaskRepository):
         )
         return int(result.rowcount)
 
-    def shifted_changes(self, where: ColumnElement[bool], days: int) -> Select[Any]:
+    def changes(self) -> Select[Any]:
         """After :meth:`shift`: (id, field, old, new) of every move, for the audit trail.
 
         The rows are ours until commit (locked, or SQLite's write lock), so the old date is
         exactly the new one minus the shift.
         """
+        dialect = self.sets.dialect
         return select(
             T.id,
             literal(HistoryField.ACTUAL_DUE.value, String),
-            date_text(add_days(T.actual_due, -days, self.dialect), self.dialect),
-            date_text(T.actual_due, self.dialect),
-        ).where(where)
+            date_text(add_days(T.actual_due, -self.days, dialect), dialect),
+            date_text(T.actual_due, dialect),
+        ).where(self.where)
 
 
 def _minus(day: date, days: int) -> date:
