@@ -1,6 +1,7 @@
 """Tokens: digests only, shown once, admin-only API, revocation, and the CLI."""
 
 import hashlib
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -111,5 +112,33 @@ def test_cli_create_list_revoke(
         assert "ops" not in runner.invoke(cli, ["tokens", "list"]).output
         bad = runner.invoke(cli, ["tokens", "create", "--role", "supplier"])
         assert bad.exit_code == 2
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_token_list_fits_80_columns_with_whole_dates(
+    committed_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", committed_database.url)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    name = "ERP integration of the stamping plant, night shift"
+    try:
+        for role in ("manager", "viewer"):
+            made = runner.invoke(cli, ["tokens", "create", "--role", role, "--name", name])
+            assert made.exit_code == 0, made.output
+        assert runner.invoke(cli, ["tokens", "revoke", "2"]).exit_code == 0
+        for flags in ([], ["--include-revoked"]):
+            listed = runner.invoke(cli, ["tokens", "list", *flags], env={"COLUMNS": "80"})
+            assert listed.exit_code == 0, listed.output
+            lines = listed.output.splitlines()
+            assert max(len(line.rstrip()) for line in lines) <= 80, listed.output
+            # Created (and revoked) instants are whole: YYYY-MM-DD HH:MM, never cut with "...".
+            stamps = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", listed.output)
+            assert len(stamps) == (3 if flags else 1), listed.output
+            assert "…" not in listed.output
+            assert "ERP" in listed.output
+            assert "shift" in listed.output
     finally:
         get_settings.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import uuid
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from supplytrack.audit.repository import HistoryRepository
 from supplytrack.core.db import Database
+from supplytrack.core.logging import configure_logging, wants_console
 from supplytrack.main import create_app
 from supplytrack.projects.service import ProjectService
 from tests.core.helpers import LogCapture, recording, release_log_handlers
@@ -443,3 +445,59 @@ def _restore_root_level() -> Iterator[None]:
     level = logging.getLogger().level
     yield
     logging.getLogger().setLevel(level)
+
+
+# --- for people: a readable line on a terminal ---------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("log_format", "terminal", "console"),
+    [
+        ("auto", True, True),
+        ("auto", False, False),
+        ("json", True, False),
+        ("console", False, True),
+    ],
+)
+def test_console_lines_on_a_terminal_json_otherwise(
+    database: Database, log_format: str, terminal: bool, console: bool
+) -> None:
+    settings = database.settings.model_copy(update={"log_format": log_format})
+    stream = _Terminal() if terminal else io.StringIO()
+    assert wants_console(settings, stream) is console
+
+
+def test_console_format_writes_one_readable_line_per_request(
+    database: Database, manager: Caller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = database.settings.model_copy(update={"log_level": "info", "log_format": "console"})
+    try:
+        with TestClient(create_app(settings, database=database)) as client:
+            capsys.readouterr()
+            request_id = client.get("/api/projects", headers=manager.headers).headers[
+                "X-Request-ID"
+            ]
+    finally:
+        release_log_handlers()
+    lines = [line for line in capsys.readouterr().out.splitlines() if request_id in line]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert not line.lstrip().startswith("{")  # not JSON
+    for part in ("request", "GET", "/api/projects", "status=200", "duration_ms="):
+        assert part in line, line
+
+
+def test_debug_logging_leaves_out_the_consumers_idle_polls(database: Database) -> None:
+    settings = database.settings.model_copy(update={"log_level": "debug"})
+    try:
+        configure_logging(settings)
+        assert logging.getLogger("supplytrack").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("huey.consumer").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("huey.consumer").isEnabledFor(logging.INFO)
+    finally:
+        release_log_handlers()

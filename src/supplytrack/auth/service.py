@@ -58,9 +58,13 @@ class TokenService:
         return self.tokens.add(token), raw
 
     def create_demo_tokens(self, supplier_id: int | None) -> list[tuple[Role, int | None, str]]:
-        """Revoke earlier demo tokens; create admin, viewer and (given one) supplier tokens."""
+        """Revoke earlier demo tokens; one of each role (a supplier's when one is given)."""
         self.tokens.revoke_named(DEMO_NAME_PREFIX, utcnow())
-        wanted: list[tuple[Role, int | None]] = [(Role.ADMIN, None), (Role.VIEWER, None)]
+        wanted: list[tuple[Role, int | None]] = [
+            (Role.MANAGER, None),
+            (Role.ADMIN, None),
+            (Role.VIEWER, None),
+        ]
         if supplier_id is not None:
             wanted.append((Role.SUPPLIER, supplier_id))
         created = []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,12 +17,13 @@ import uvicorn
 from huey.consumer import Consumer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import exc
 
 from supplytrack.auth.service import TokenService
 from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.demo import demo_data
 from supplytrack.core import migrate
-from supplytrack.core.db import Database
+from supplytrack.core.db import Database, is_unavailable
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import Role, system_actor
 from supplytrack.core.logging import configure_logging
@@ -31,16 +35,28 @@ from supplytrack.flows.tokens import create_demo_tokens, create_token
 from supplytrack.jobs.runner import STOP
 from supplytrack.jobs.worker import consumer_app
 
-app = typer.Typer(help="supplytrack: supplier launch-program tracking.", no_args_is_help=True)
+
+def example(arguments: str) -> str:
+    """A help page's example: a command that works as printed (tests/test_cli_help.py runs it)."""
+    return f"Example: supplytrack {arguments}"
+
+
+app = typer.Typer(
+    help="supplytrack: supplier launch-program tracking.",
+    epilog="Example: supplytrack db upgrade && supplytrack demo-data --scale small --seed 1"
+    " --if-empty && supplytrack serve --port 8100",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 tokens_app = typer.Typer(
     help="API tokens (shown once, stored as SHA-256 digests).", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
 app.add_typer(bulk_app, name="bulk")
-app.command("demo-data")(demo_data)
+app.command("demo-data", epilog=example("demo-data --scale small --seed 1 --if-empty"))(demo_data)
 app.add_typer(tokens_app, name="tokens")
 console = Console()
+log = logging.getLogger("supplytrack.worker")
 
 
 def _database() -> Database:
@@ -49,7 +65,7 @@ def _database() -> Database:
     return Database(settings)
 
 
-@app.command()
+@app.command(epilog=example("serve --port 8100 --workers 2"))
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -85,7 +101,7 @@ def serve(
             helper.wait(timeout=30)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=example("db upgrade"))
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database up (to head by default)."""
     configure_logging(get_settings())
@@ -94,11 +110,15 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 
 # ignore_unknown_options: "-1" (one revision down) is a revision, not an unknown option.
-@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
+@db_app.command(
+    "downgrade",
+    context_settings={"ignore_unknown_options": True},
+    epilog=example("db downgrade -1"),
+)
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="A revision id, -N (N revisions down) or base.")],
 ) -> None:
-    """Migrate the database down, e.g. `supplytrack db downgrade -1`."""
+    """Migrate the database down (a downgrade that drops tables loses their rows)."""
     configure_logging(get_settings())
     migrate.downgrade(revision)
     console.print(f"database at {_current() or 'base (empty)'}")
@@ -113,7 +133,7 @@ def _current() -> str | None:
         database.dispose()
 
 
-@db_app.command("current")
+@db_app.command("current", epilog=example("db current"))
 def db_current() -> None:
     """Print the database's revision and the newest one."""
     database = _database()
@@ -125,7 +145,7 @@ def db_current() -> None:
         raise typer.Exit(code=1)
 
 
-@tokens_app.command("create")
+@tokens_app.command("create", epilog=example("tokens create --role manager --name alice"))
 def tokens_create(
     role: Annotated[Role, typer.Option(help="admin, manager, viewer or supplier.")],
     supplier_id: Annotated[int | None, typer.Option(help="For supplier tokens.")] = None,
@@ -144,13 +164,23 @@ def tokens_create(
     sys.stdout.write(raw + "\n")
 
 
-@tokens_app.command("list")
+@tokens_app.command("list", epilog=example("tokens list --include-revoked"))
 def tokens_list(
     include_revoked: Annotated[bool, typer.Option(help="Show revoked tokens too.")] = False,
 ) -> None:
-    """List tokens (never the tokens themselves)."""
+    """List tokens (never the tokens themselves).
+
+    Instants are UTC, to the minute; the name comes last and wraps, so that the table fits an
+    80-column terminal.
+    """
     database = _database()
-    table = Table("id", "name", "role", "supplier", "prefix", "created", "revoked")
+    table = Table(box=None, pad_edge=False, caption="times in UTC", caption_justify="left")
+    headers = ["id", "role", "supplier", "prefix", "created"]
+    if include_revoked:
+        headers.append("revoked")
+    for header in headers:
+        table.add_column(header, no_wrap=True, justify="right" if header == "id" else "left")
+    table.add_column("name", overflow="fold", min_width=8)
     with database.session_scope(write=False) as session:
         after: int | None = None
         while True:
@@ -158,22 +188,27 @@ def tokens_list(
                 include_revoked=include_revoked, after_id=after, limit=500
             )
             for row in rows[:500]:
-                table.add_row(
+                cells = [
                     str(row.id),
-                    row.name,
                     row.role.value,
                     str(row.supplier_id or ""),
-                    row.prefix + "…",
-                    row.created_at.isoformat(timespec="seconds"),
-                    row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "",
-                )
+                    row.prefix,
+                    _minute(row.created_at),
+                ]
+                if include_revoked:
+                    cells.append(_minute(row.revoked_at))
+                table.add_row(*cells, row.name)
             if len(rows) <= 500:
                 break
             after = rows[499].id
     console.print(table)
 
 
-@tokens_app.command("revoke")
+def _minute(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+
+
+@tokens_app.command("revoke", epilog=example("tokens revoke 1"))
 def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
     """Revoke a token: it is refused (401) from now on."""
     database = _database()
@@ -186,7 +221,7 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) ->
     console.print(f"token {token_id} revoked")
 
 
-@app.command()
+@app.command(epilog=example("worker"))
 def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 1,
 ) -> None:
@@ -194,8 +229,17 @@ def worker(
     settings = get_settings()
     configure_logging(settings)
     huey, _run_job = consumer_app(queue_location(settings))
+    # Hold SIGTERM and SIGINT until the consumer's handlers are in place: one arriving while
+    # it starts would otherwise kill the process instead of stopping it gracefully.
+    held = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
 
     class _Consumer(Consumer):  # type: ignore[misc]
+        def _set_signal_handlers(self) -> None:
+            super()._set_signal_handlers()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+            log.info("worker ready: SIGTERM finishes the chunk in hand, then exits")
+
         def _handle_signal(self, signum: int, frame: object) -> None:
             STOP.set()
             super()._handle_signal(signum, frame)
@@ -203,7 +247,7 @@ def worker(
     _Consumer(huey, workers=threads, worker_type="thread", graceful_signal="TERM").run()
 
 
-@app.command("import")
+@app.command("import", epilog=example("import history.csv --dry-run"))
 def import_instances(
     path: Annotated[
         Path,
@@ -239,26 +283,63 @@ def import_instances(
         raise typer.Exit(code=2)
 
 
-@app.command("demo-tokens")
+ROLE_USES = {
+    Role.MANAGER: "program managers and supplier-quality engineers: all project data,"
+    " bulk moves, approvals",
+    Role.ADMIN: "everything a manager may, plus API tokens and operations",
+    Role.VIEWER: "reads and reports only",
+    Role.SUPPLIER: "one supplier's own staff: its tasks only",
+}
+
+
+@app.command("demo-tokens", epilog=example("demo-tokens --url http://127.0.0.1:8100"))
 def demo_tokens(
     url: Annotated[str, typer.Option(help="Where the API will listen.")] = "http://127.0.0.1:8000",
 ) -> None:
-    """Create fresh admin, viewer and supplier tokens for local use and print them."""
+    """Create fresh demo tokens (one per role) and print them with a first call to paste.
+
+    Earlier demo tokens are revoked.
+    """
     database = _database()
     with database.session_scope() as session:
-        created = create_demo_tokens(session)
-    console.print(f"\nsupplytrack will listen on [bold]{url}[/bold] (API docs: {url}/docs)")
-    for role, supplier_id, raw in created:
-        scope = f" (supplier {supplier_id})" if supplier_id else ""
-        console.print(f"  {role.value:<9}{scope}: [bold]{raw}[/bold]", soft_wrap=True)
-    admin_token = created[0][2]
-    console.print(
-        f'try:  curl -s -H "Authorization: Bearer {admin_token}" {url}/api/projects',
-        soft_wrap=True,
-    )
-    console.print("(earlier demo tokens were revoked; these are shown only now)\n")
+        demo = create_demo_tokens(session, database.settings)
+    base = url.rstrip("/")
+    console.print(f"\nsupplytrack will listen on [bold]{base}[/bold] (API docs: {base}/docs)")
+    console.print("demo tokens (shown only now; earlier demo tokens were revoked):")
+    for role, supplier_id, raw in demo.tokens:
+        use = ROLE_USES[role]
+        if supplier_id is not None:
+            use += f" (supplier {supplier_id}, {demo.supplier_name})"
+        console.print(f"  {role.value:<9}{raw}  {use}", soft_wrap=True, highlight=False)
+    manager = next(raw for role, _s, raw in demo.tokens if role == Role.MANAGER)
+    lines = [f"export BASE={base} TOKEN={manager}"]
+    lines.append('curl -s -H "Authorization: Bearer $TOKEN" "$BASE/api/projects"')
+    if demo.tour_instance is not None:
+        instance_id, version = demo.tour_instance
+        lines.append(
+            'curl -s -X PATCH -H "Authorization: Bearer $TOKEN"'
+            f" -H 'If-Match: \"{version}\"' -H 'Content-Type: application/json'"
+            ' -d \'{"status": "IN_PROGRESS"}\''
+            f' "$BASE/api/task-instances/{instance_id}"'
+        )
+    console.print("try (as the manager; README.md has the whole tour):")
+    for line in lines:
+        console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+    console.print()
 
 
 def main() -> None:
     """Entry point of the ``supplytrack`` command."""
-    app()
+    try:
+        app()
+    except exc.DBAPIError as error:
+        # A newcomer's first mistakes: no schema yet, or no server where DATABASE_URL points.
+        text = str(error.orig).lower()
+        if "no such table" in text or ("does not exist" in text and "relation" in text):
+            hint = "the database has no schema yet: run `supplytrack db upgrade` first"
+        elif is_unavailable(error):
+            hint = "the database cannot be reached: check DATABASE_URL and that the server runs"
+        else:
+            raise
+        Console(stderr=True).print(f"[red]{hint}[/red] ({type(error.orig).__name__})")
+        raise SystemExit(2) from error

@@ -68,7 +68,11 @@ def _run_job(database: Database, job_id: int, total: int) -> None:
     console.print(f"job {job_id}: {state}")
 
 
-@app.command("shift-dates")
+@app.command(
+    "shift-dates",
+    epilog="Example: supplytrack bulk shift-dates --project 3 --days 7 --reason-code PLAN_CHANGE"
+    ' --reason "customer moved the build"',
+)
 def shift_dates(
     project: Annotated[list[int], typer.Option(help="Project id (repeatable).")],
     reason_code: Annotated[ReasonCode, typer.Option(help="Why the dates move.")],
@@ -108,7 +112,10 @@ def shift_dates(
     _run_job(database, job_id, total)
 
 
-@app.command("status")
+@app.command(
+    "status",
+    epilog="Example: supplytrack bulk status --project 3 --to IN_PROGRESS --from NOT_STARTED",
+)
 def bulk_status(
     project: Annotated[int, typer.Option(help="Project id.")],
     to: Annotated[TaskStatus, typer.Option(help="Target status.")],
@@ -145,7 +152,7 @@ def bulk_status(
         _run_job(database, result["job_id"], result["applied"])
 
 
-@app.command("undo")
+@app.command("undo", epilog="Example: supplytrack bulk undo 1")
 def undo(operation: Annotated[int, typer.Argument(help="Bulk operation id.")]) -> None:
     """Revert a bulk operation whole (refused if its rows changed since)."""
     database = _database()

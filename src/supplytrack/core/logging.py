@@ -1,4 +1,9 @@
-"""Logging: JSON lines through structlog, with the stdlib and uvicorn routed through it."""
+"""Logging through structlog, with the stdlib and uvicorn routed through it.
+
+One JSON line per event for machines (the default when stdout is not a terminal, or with
+LOG_FORMAT=json); one readable line per event for people watching a terminal (LOG_FORMAT=auto
+on a TTY, or LOG_FORMAT=console). A log file, when asked for, is always JSON.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,16 @@ def _dumps(value: Any, **_kwargs: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+def wants_console(settings: Settings, stream: Any = None) -> bool:
+    """Whether stdout gets the readable console lines rather than JSON."""
+    if settings.log_format != "auto":
+        return settings.log_format == "console"
+    isatty = getattr(stream or sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def configure_logging(settings: Settings) -> None:
-    """Send every log record (ours, uvicorn's, SQLAlchemy's) as one JSON line per event."""
+    """Send every log record (ours, uvicorn's, SQLAlchemy's) as one line per event."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -31,32 +44,54 @@ def configure_logging(settings: Settings) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_dumps),
-        ],
-    )
-    streams: list[logging.StreamHandler[Any]] = [logging.StreamHandler(sys.stdout)]
-    log_file = settings.log_file
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        streams.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+    json_lines = _formatter(shared, structlog.processors.JSONRenderer(serializer=_dumps))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    tee = _Tee(streams)
-    tee.setFormatter(formatter)
-    root.addHandler(tee)
+    if wants_console(settings):
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(
+            _formatter(shared, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty()))
+        )
+        root.addHandler(console)
+        files: list[logging.StreamHandler[Any]] = []
+    else:
+        files = [logging.StreamHandler(sys.stdout)]
+    log_file = settings.log_file
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        files.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+    if files:
+        tee = _Tee(files)
+        tee.setFormatter(json_lines)
+        root.addHandler(tee)
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "huey"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # Huey's consumer reports every poll of an empty queue at DEBUG (a line a second): its
+    # own start, stop and task lines are INFO, and stay.
+    logging.getLogger("huey.consumer").setLevel(max(logging.INFO, root.level))
     # We log each request ourselves (with the route template, actor and query count).
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def _formatter(shared: list[Any], renderer: Any) -> structlog.stdlib.ProcessorFormatter:
+    # The console renderer prints tracebacks itself; JSON wants them as a string field.
+    exceptions = (
+        []
+        if isinstance(renderer, structlog.dev.ConsoleRenderer)
+        else [structlog.processors.format_exc_info]
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *exceptions,
+            renderer,
+        ],
+    )
 
 
 class _Tee(logging.Handler):

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     database_retries: int = Field(3, ge=0, le=10, description="Retries of transient failures.")
     redis_url: str | None = None
     log_level: str = "info"
+    log_format: str = Field(
+        "auto", description="auto (readable on a terminal, JSON otherwise), json or console."
+    )
     log_to_file: str | None = Field(None, description="'true' or a path: also log to a file.")
     app_timezone: str = "UTC"
     slow_query_ms: int = Field(200, ge=0)
@@ -74,6 +77,15 @@ class Settings(BaseSettings):
             msg = f"LOG_LEVEL must be debug, info, warning, error or critical, not {value!r}"
             raise ValueError(msg)
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        chosen = value.strip().lower()
+        if chosen not in {"auto", "json", "console"}:
+            msg = f"LOG_FORMAT must be auto, json or console, not {value!r}"
+            raise ValueError(msg)
+        return chosen
 
     @field_validator("app_timezone")
     @classmethod
