@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,13 @@ def digest_of(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
+def actor_of(row: Any) -> Actor | None:
+    """The actor of a token row (id, name, role, supplier_id, revoked_at); None: not live."""
+    if row is None or row[4] is not None:
+        return None
+    return Actor(row[0], Role(row[2]), row[1], row[3])
+
+
 class TokenService:
     """The rules of API tokens."""
 
@@ -36,10 +44,10 @@ class TokenService:
         """The actor of a live token; unknown and revoked tokens are the same 401."""
         if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
             raise InvalidToken
-        token = self.tokens.by_digest(digest_of(raw_token))
-        if token is None or token.revoked_at is not None:
+        actor = actor_of(self.tokens.by_digest(digest_of(raw_token)))
+        if actor is None:
             raise InvalidToken
-        return Actor(token.id, token.role, token.name, token.supplier_id)
+        return actor
 
     def create(self, name: str, role: Role, supplier_id: int | None) -> tuple[ApiToken, str]:
         """Create a token; the raw token is returned here once and never stored.

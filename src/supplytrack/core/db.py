@@ -164,6 +164,85 @@ def _count_queries(engine: Engine, slow_query_ms: int) -> None:
             )
 
 
+class _RawExecution:
+    """Stands in for SQLAlchemy's execution context in a bare cursor's cursor events."""
+
+    __slots__ = ("_supplytrack_started",)
+
+
+class ObservedCursor:
+    """A bare DBAPI cursor whose executions fire the engine's cursor events.
+
+    The hot reads skip SQLAlchemy's execution machinery, not its observers: query counts,
+    slow-query logs (and the tests' statement recorders) see their statements too.
+    """
+
+    def __init__(self, cursor: Any, connection: Any, engine: Engine) -> None:
+        self._cursor = cursor
+        self._connection = connection
+        self._dispatch = engine.dispatch
+
+    def execute(self, statement: str, params: Any = ()) -> Any:
+        """Execute, between the before and after cursor events."""
+        context = _RawExecution()
+        self._dispatch.before_cursor_execute(
+            self._connection, self._cursor, statement, params, context, False
+        )
+        result = self._cursor.execute(statement, params)
+        self._dispatch.after_cursor_execute(
+            self._connection, self._cursor, statement, params, context, False
+        )
+        return result
+
+    def fetchone(self) -> Any:
+        """The next row."""
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> Any:
+        """Every remaining row."""
+        return self._cursor.fetchall()
+
+    def close(self) -> None:
+        """Close the cursor."""
+        self._cursor.close()
+
+
+class RawReader:
+    """One bare DBAPI connection of this process for the hot reads (autocommit, loop thread).
+
+    Checked out of the engine's pool once (so it is set up like every other connection) and
+    kept; after any error it is thrown away and the next use checks out a fresh one.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Any = None
+
+    def cursor(self) -> Any:
+        """A cursor of the reader's connection (opened now if needed)."""
+        if self._connection is None:
+            connection = self.engine.raw_connection()
+            if self.engine.dialect.name == "postgresql":
+                connection.rollback()  # the pool's ping may have opened a transaction
+                connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            self._connection = connection
+        return ObservedCursor(self._connection.cursor(), self._connection, self.engine)
+
+    def discard(self) -> None:
+        """Forget the connection after an error (the pool closes it)."""
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+            finally:
+                self._connection = None
+
+    def close(self) -> None:
+        """Give the connection back (on shutdown)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 class Database:
     """The engines of this process and the sessions made from them."""
 
@@ -178,6 +257,7 @@ class Database:
         )
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self._sessions = sessionmaker(expire_on_commit=False)
+        self.raw_reader = RawReader(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -227,6 +307,7 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        self.raw_reader.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -84,7 +84,8 @@ def encode_cursor(sort: Sort, row_key: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
+def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
+    """The (sort key, id) a keyset cursor resumes after (400 when it is not one of ours)."""
     invalid = BadRequest("cursor is not valid for this list and sort", code="INVALID_CURSOR")
     if len(cursor) > 1000:
         raise invalid
@@ -110,7 +111,7 @@ def apply_keyset(stmt: AnySelect, sort: Sort, cursor: str | None, limit: int) ->
     else:
         order = [sort.column.asc(), sort.id_column.asc()]
     if cursor is not None:
-        key, row_id = _decode_cursor(cursor, sort)
+        key, row_id = decode_cursor(cursor, sort)
         if sort.same_as_id:
             condition = sort.id_column < row_id if sort.descending else sort.id_column > row_id
         else:

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     app_timezone: str = "UTC"
     slow_query_ms: int = Field(200, ge=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    fast_reads: bool = Field(
+        True,
+        description="Serve plain hot reads without FastAPI (api/fast.py); off: always FastAPI.",
+    )
     # Bulk changes above the threshold run as jobs, in chunks of bulk_chunk_size rows.
     bulk_job_threshold: int = Field(5000, ge=1)
     bulk_chunk_size: int = Field(5000, ge=10, le=100_000)

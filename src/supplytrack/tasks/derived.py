@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
 
@@ -13,7 +14,7 @@ from supplytrack.tasks.models import TaskInstance
 T = TaskInstance
 
 
-def overdue_condition(today: date) -> ColumnElement[bool]:
+def overdue_condition(today: date | ColumnElement[Any]) -> ColumnElement[bool]:
     """Open in the supplier's hands and due before today (derived, never stored)."""
     return and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)
 

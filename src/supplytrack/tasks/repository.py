@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    case,
     delete,
     exists,
-    func,
-    literal_column,
     not_,
     select,
 )
@@ -23,22 +19,17 @@ from sqlalchemy.orm import Session, aliased
 from supplytrack.audit.models import TaskInstanceHistory
 from supplytrack.core.db import AnyRow, AnySelect, id_in
 from supplytrack.core.identity import Actor
-from supplytrack.core.pagination import Sort, apply_keyset
+from supplytrack.core.pagination import Sort, decode_cursor
 from supplytrack.core.repository import Repository
-from supplytrack.tasks.derived import at_risk_condition, overdue_condition
+from supplytrack.tasks.derived import overdue_condition
 from supplytrack.tasks.enums import DONE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
+from supplytrack.tasks.reads import SORT_COLUMNS, list_query, list_statement, one_statement
 from supplytrack.tasks.scope import scoped
 from supplytrack.templates.models import TaskTemplateDependency
 
 T = TaskInstance
-SORTABLE = {
-    "id": T.id,
-    "actualDue": T.actual_due,
-    "status": T.status,
-    "createdAt": T.created_at,
-    "updatedAt": T.updated_at,
-}
+SORTABLE = SORT_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,29 +69,6 @@ class TaskFilter:
     due_after: date | None = None
 
 
-@lru_cache(maxsize=4)
-def _read_columns(today: date) -> tuple[Any, ...]:
-    # Built once a day: every list and read of instances selects these (building the
-    # expressions anew cost about a tenth of a list request).
-    return (
-        T.id,
-        T.supplier_project_id,
-        T.project_id,
-        T.supplier_id,
-        T.task_template_id,
-        T.status,
-        T.actual_due,
-        case((overdue_condition(today), True), else_=False).label("overdue"),
-        case((at_risk_condition(), True), else_=False).label("at_risk"),
-        T.submitted_at,
-        T.completed_at,
-        T.notes,
-        T.created_at,
-        T.updated_at,
-        T.version,
-    )
-
-
 class TaskRepository(Repository[TaskInstance]):
     """Task instances, always narrowed to what the actor may see."""
 
@@ -114,22 +82,33 @@ class TaskRepository(Repository[TaskInstance]):
         """Narrow a query of instances to the actor's scope."""
         return scoped(stmt, self.scope)
 
+    @property
+    def _scope_supplier(self) -> int | None:
+        return self.scope.supplier_id if self.scope.is_supplier else None
+
     def read(self, instance_id: int, today: date) -> AnyRow | None:
-        """One visible instance as a read row (with ``overdue``)."""
-        stmt = self.visible(select(*_read_columns(today)).where(T.id == instance_id))
-        return self.core().execute(stmt).first()
+        """One visible instance as a read row (with ``overdue`` and ``at_risk``)."""
+        supplier_id = self._scope_supplier
+        params: dict[str, Any] = {"q_instance_id": instance_id, "q_today": today}
+        if supplier_id is not None:
+            params["q_scope_supplier_id"] = supplier_id
+        return self.core().execute(one_statement(supplier_id is not None), params).first()
 
     def page_rows(
         self, where: TaskFilter, today: date, *, sort: Sort, cursor: str | None, limit: int
     ) -> Sequence[AnyRow]:
         """A page of visible instances matching the filter (one more than ``limit``)."""
-        stmt = self.visible(select(*_read_columns(today)))
-        stmt = stmt.where(*conditions(where, today))
-        if where.overdue and self.dialect == "sqlite":
-            # SQLite would walk the whole table in id order hoping to fill the page soon;
-            # overdue rows are few: say so, and it looks them up by due date instead.
-            stmt = stmt.where(func.likelihood(T.actual_due < today, literal_column("0.01")))
-        return self.core().execute(apply_keyset(stmt, sort, cursor, limit)).all()
+        after = decode_cursor(cursor, sort) if cursor is not None else None
+        query = list_query(
+            where,
+            today,
+            sort,
+            after,
+            limit,
+            supplier_id=self._scope_supplier,
+            sqlite=self.dialect == "sqlite",
+        )
+        return self.core().execute(list_statement(query.shape), query.params).all()
 
     def of(
         self, supplier_project_id: int, task_template_id: int, *, for_update: bool = False
