@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import exc
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from supplytrack.auth.exceptions import InvalidToken, RoleForbidden
-from supplytrack.auth.service import TokenService
+from supplytrack.auth.repository import token_lookup
+from supplytrack.auth.service import MAX_TOKEN_LENGTH, TokenService, actor_of, digest_of
 from supplytrack.core.context import current_context
+from supplytrack.core.db import Database
 from supplytrack.core.identity import Actor, Role
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.routing import get_session
@@ -31,19 +37,64 @@ AppSettings = Annotated[Settings, Depends(app_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An API token: Authorization: Bearer st_...")
 
 
-def authenticated_actor(
-    session: DbSession,
+# A bare cursor raises the drivers' own errors; the pool raises SQLAlchemy's.
+DATABASE_ERRORS = (sqlite3.Error, psycopg.Error, exc.DBAPIError, exc.TimeoutError)
+
+
+def find_actor(database: Database, raw_token: str) -> Actor | None:
+    """The actor of a live token, looked up on the process's bare reader (no transaction).
+
+    Every request asks this first, on the event loop: one indexed lookup by digest. No cache,
+    so a revoked token is refused on the very next request, by every worker. Raises the
+    database's errors (DATABASE_ERRORS) after discarding the reader's connection.
+    """
+    if len(raw_token) > MAX_TOKEN_LENGTH:
+        return None
+    reader = database.raw_reader
+    lookup = token_lookup(database.engine.dialect)
+    try:
+        cursor = reader.cursor()
+        try:
+            return actor_of(lookup.find(cursor, digest_of(raw_token)))
+        finally:
+            cursor.close()
+    except DATABASE_ERRORS:
+        reader.discard()
+        raise
+
+
+def remember_actor(actor: Actor) -> None:
+    """Name the actor in the request's context (its log line, its audit rows)."""
+    context = current_context()
+    if context is not None:
+        context.actor_id = actor.token_id
+        context.actor_label = actor.label
+
+
+async def authenticated_actor(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """Resolve ``Authorization: Bearer <token>`` into the calling actor (401 otherwise)."""
     if credentials is None or not credentials.credentials.strip():
         raise InvalidToken
-    actor = TokenService(session).authenticate(credentials.credentials.strip())
-    context = current_context()
-    if context is not None:
-        context.actor_id = actor.token_id
-        context.actor_label = actor.label
+    raw_token = credentials.credentials.strip()
+    database: Database = request.app.state.database
+    try:
+        actor = find_actor(database, raw_token)
+    except DATABASE_ERRORS:
+        # Ask again through a session, in the thread pool: its errors are SQLAlchemy's, which
+        # the route retries or answers with 503 like any other.
+        actor = await run_in_threadpool(_through_session, database, raw_token)
+    if actor is None:
+        raise InvalidToken
+    remember_actor(actor)
     return actor
+
+
+def _through_session(database: Database, raw_token: str) -> Actor:
+    with database.session_scope(write=False) as session:
+        return TokenService(session).authenticate(raw_token)
 
 
 def require(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:

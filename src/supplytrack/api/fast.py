@@ -16,7 +16,6 @@ are the same as for any route.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,13 +23,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-import psycopg
-from sqlalchemy import exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from supplytrack.auth.repository import TokenLookup
-from supplytrack.auth.service import MAX_TOKEN_LENGTH, actor_of, digest_of
-from supplytrack.core.context import current_context
+from supplytrack.api.deps import DATABASE_ERRORS, find_actor, remember_actor
+from supplytrack.auth.service import MAX_TOKEN_LENGTH
 from supplytrack.core.db import Database
 from supplytrack.core.errors import BadRequest
 from supplytrack.core.identity import Actor
@@ -49,8 +45,6 @@ from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.reads import READ_COLUMN_NAMES, SORT_COLUMNS, CompiledReads, list_query
 from supplytrack.tasks.repository import TaskFilter
 
-# A bare cursor raises the drivers' own errors; the pool raises SQLAlchemy's.
-DATABASE_ERRORS = (sqlite3.Error, psycopg.Error, exc.DBAPIError, exc.TimeoutError)
 LIST_PATH = "/api/task-instances"
 ONE_PREFIX = "/api/task-instances/"
 _JSON = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
@@ -228,7 +222,6 @@ class FastReads:
         self.database = database
         engine = database.engine
         self.reads = CompiledReads(engine)
-        self.tokens = TokenLookup(engine)
         self.row = _row_converter(self.reads.sqlite)
         self.zone = database.settings.app_timezone
 
@@ -269,14 +262,13 @@ class FastReads:
             raise Unhandled from error
 
     def _actor(self, scope: Scope) -> Actor:
-        token = _bearer(scope)
-        actor = actor_of(self._query(lambda cursor: self.tokens.find(cursor, digest_of(token))))
+        try:
+            actor = find_actor(self.database, _bearer(scope))
+        except DATABASE_ERRORS as error:
+            raise Unhandled from error
         if actor is None:
             raise Unhandled  # the route answers 401, exactly as always
-        context = current_context()
-        if context is not None:
-            context.actor_id = actor.token_id
-            context.actor_label = actor.label
+        remember_actor(actor)
         return actor
 
     def _list(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]]:

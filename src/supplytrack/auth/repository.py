@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from supplytrack.auth.models import ApiToken
@@ -22,16 +24,22 @@ def _by_digest() -> Any:
 class TokenLookup:
     """The token lookup of every request, compiled once, on a bare DBAPI cursor (hot path)."""
 
-    def __init__(self, engine: Engine) -> None:
-        compiled = _by_digest().compile(dialect=engine.dialect)
+    def __init__(self, dialect: Dialect) -> None:
+        compiled = _by_digest().compile(dialect=dialect)
         self.sql = str(compiled)
-        self.positional = engine.dialect.name == "sqlite"
+        self.positional = dialect.name == "sqlite"
 
     def find(self, cursor: Any, digest: str) -> tuple[Any, ...] | None:
         """(id, name, role, supplier_id, revoked_at) of the token with this digest."""
         cursor.execute(self.sql, (digest,) if self.positional else {"q_digest": digest})
         row: tuple[Any, ...] | None = cursor.fetchone()
         return row
+
+
+@lru_cache(maxsize=4)
+def token_lookup(dialect: Dialect) -> TokenLookup:
+    """The lookup compiled for a dialect (once per process)."""
+    return TokenLookup(dialect)
 
 
 class TokenRepository:

@@ -34,6 +34,7 @@ from sqlalchemy.pool import StaticPool
 
 from supplytrack.core.context import current_context
 from supplytrack.core.settings import Settings
+from supplytrack.core.writer_gate import gate_for
 
 log = logging.getLogger("supplytrack.db")
 
@@ -109,15 +110,45 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         # SQLite's lower() folds ASCII only: searches for 'Ölwerk' or 'ÅSA' would never match.
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
+    gate = None if in_memory else gate_for(url.split(":///", 1)[-1])
+    gate_timeout = settings.database_timeout / 1000
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
+        if write and gate is not None:
+            record = connection.connection._connection_record
+            if record is not None and not record.info.get(_GATED):
+                if not gate.acquire(gate_timeout):
+                    raise exc.OperationalError(
+                        "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+                    )
+                record.info[_GATED] = True
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    if gate is not None:
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(_dbapi: object, record: Any) -> None:
+            # The transaction has ended (committed, or rolled back on the way in).
+            if record.info.pop(_GATED, False):
+                gate.release()
+
+        @event.listens_for(engine, "close")
+        def _on_close(_dbapi: object, record: Any) -> None:
+            if record.info.pop(_GATED, False):
+                gate.release()
+
+        @event.listens_for(engine, "invalidate")
+        def _on_invalidate(_dbapi: object, record: Any, _error: object) -> None:
+            if record.info.pop(_GATED, False):
+                gate.release()
 
     return engine
 
 
 LOCAL_DATE_FUNCTION = "st_local_date"
+_GATED = "supplytrack_writer_gate"
 
 
 def sqlite_local_date(zone: str) -> Callable[[str | None], str | None]:

@@ -231,6 +231,33 @@ class TaskService:
         if status_after in DONE_STATUSES:
             raise InstanceCompleted(instance.id, status_after)
 
+    @staticmethod
+    def changed_values(
+        instance: TaskInstance,
+        *,
+        status: StatusColumns | None = None,
+        actual_due: date | None = None,
+        notes: tuple[str | None] | None = None,
+    ) -> tuple[dict[str, Any], list[Change]]:
+        """The columns a change of one instance writes, and the changes to audit."""
+        values: dict[str, Any] = {}
+        changes: list[Change] = []
+        now = utcnow()
+        if status is not None and status.status != instance.status:
+            changes.append(Change(instance.id, HistoryField.STATUS, instance.status, status.status))
+            values["submitted_at"] = status.submitted_at.value_after(instance.submitted_at, now)
+            values["completed_at"] = status.completed_at.value_after(instance.completed_at, now)
+            values["status"] = status.status
+        if actual_due is not None and actual_due != instance.actual_due:
+            changes.append(
+                Change(instance.id, HistoryField.ACTUAL_DUE, instance.actual_due, actual_due)
+            )
+            values["actual_due"] = actual_due
+        if notes is not None and notes[0] != instance.notes:
+            changes.append(Change(instance.id, HistoryField.NOTES, instance.notes, notes[0]))
+            values["notes"] = notes[0]
+        return values, changes
+
     def write(
         self,
         instance: TaskInstance,
@@ -239,23 +266,39 @@ class TaskService:
         actual_due: date | None = None,
         notes: tuple[str | None] | None = None,
     ) -> list[Change]:
-        """Set the instance's new values (one UPDATE at flush); the changes to audit."""
-        changes: list[Change] = []
-        now = utcnow()
-        if status is not None and status.status != instance.status:
-            changes.append(Change(instance.id, HistoryField.STATUS, instance.status, status.status))
-            instance.submitted_at = status.submitted_at.value_after(instance.submitted_at, now)
-            instance.completed_at = status.completed_at.value_after(instance.completed_at, now)
-            instance.status = status.status
-        if actual_due is not None and actual_due != instance.actual_due:
-            changes.append(
-                Change(instance.id, HistoryField.ACTUAL_DUE, instance.actual_due, actual_due)
-            )
-            instance.actual_due = actual_due
-        if notes is not None and notes[0] != instance.notes:
-            changes.append(Change(instance.id, HistoryField.NOTES, instance.notes, notes[0]))
-            instance.notes = notes[0]
+        """Set a held instance's new values (one UPDATE at flush); the changes to audit."""
+        values, changes = self.changed_values(
+            instance, status=status, actual_due=actual_due, notes=notes
+        )
+        for name, value in values.items():
+            setattr(instance, name, value)
         return changes
+
+    def write_if_unchanged(
+        self,
+        instance: TaskInstance,
+        *,
+        status: StatusColumns | None = None,
+        notes: tuple[str | None] | None = None,
+    ) -> list[Change] | None:
+        """Write a change of an instance read earlier, unless it changed since (then None).
+
+        One UPDATE ... WHERE version = the version read: the optimistic write of a PATCH,
+        which so holds no lock while it checks the request.
+        """
+        values, changes = self.changed_values(instance, status=status, notes=notes)
+        if not values:
+            return []
+        if not self.tasks.update_versioned(instance.id, instance.version, values, utcnow()):
+            return None
+        return changes
+
+    def snapshot(self, instance_id: int) -> TaskInstance:
+        """A visible instance as it is now, detached (to check a change before writing it)."""
+        instance = self.get(instance_id)
+        self.session.expunge(instance)
+        self.session.rollback()  # end the read: the write decides on the version
+        return instance
 
     @staticmethod
     def check_version(instance: TaskInstance, expected_version: int | None) -> None:
