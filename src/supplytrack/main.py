@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from supplytrack import __version__
 from supplytrack.api.bulk import router as bulk_router
 from supplytrack.api.calendars import router as calendars_router
-from supplytrack.api.fast import FastReads
+from supplytrack.api.fast import FastRoutes
 from supplytrack.api.jobs import router as jobs_router
 from supplytrack.api.projects import router as projects_router
 from supplytrack.api.reports import router as reports_router
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         reports_router,
     ):
         app.include_router(router)
-    if settings.fast_reads:
-        app.add_middleware(FastReads, database=database)  # inside RequestMiddleware
+    if settings.fast_paths:
+        app.add_middleware(FastRoutes, database=database)  # inside RequestMiddleware
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -1,6 +1,6 @@
 """The fast path of the hot reads answers byte for byte what the FastAPI routes answer.
 
-Every request here is sent to two applications on the same data, one with FAST_READS and one
+Every request here is sent to two applications on the same data, one with FAST_PATHS and one
 without, and the status, the body and the headers that matter must be identical. The plain
 requests must really have been served by the fast path (counted); the others (asOf, bad
 values, unknown or revoked tokens, other suppliers' ids) must have fallen through to the
@@ -46,8 +46,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def pair(database: TransactionalDatabase) -> Iterator[tuple[TestClient, TestClient]]:
     """(fast, plain): the same application with and without the fast path."""
-    on = create_app(database.settings.model_copy(update={"fast_reads": True}), database=database)
-    off = create_app(database.settings.model_copy(update={"fast_reads": False}), database=database)
+    on = create_app(database.settings.model_copy(update={"fast_paths": True}), database=database)
+    off = create_app(database.settings.model_copy(update={"fast_paths": False}), database=database)
     with (
         TestClient(on, raise_server_exceptions=False) as a,
         TestClient(off, raise_server_exceptions=False) as b,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from supplytrack.audit.repository import HistoryRepository
 from supplytrack.core.db import Database
-from supplytrack.core.logging import configure_logging, wants_console
+from supplytrack.core.logging import REQUEST_LOGGER, configure_logging, log_request, wants_console
 from supplytrack.main import create_app
 from supplytrack.projects.service import ProjectService
 from tests.core.helpers import LogCapture, recording, release_log_handlers
@@ -499,5 +501,36 @@ def test_debug_logging_leaves_out_the_consumers_idle_polls(database: Database) -
         assert logging.getLogger("supplytrack").isEnabledFor(logging.DEBUG)
         assert not logging.getLogger("huey.consumer").isEnabledFor(logging.DEBUG)
         assert logging.getLogger("huey.consumer").isEnabledFor(logging.INFO)
+    finally:
+        release_log_handlers()
+
+
+def test_the_direct_request_line_is_the_line_the_chain_writes(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """log_request writes straight to the JSON outputs: the same keys, order and values."""
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    configure_logging(
+        database.settings.model_copy(update={"log_level": "info", "log_format": "json"})
+    )
+    try:
+        fields = {
+            "request_id": "r1",
+            "actor_id": 7,
+            "method": "PATCH",
+            "route": "/api/task-instances/{instance_id}",
+            "status": 200,
+            "duration_ms": 1.25,
+            "query_count": 4,
+        }
+        handlers = logging.getLogger().handlers
+        assert [type(handler).__name__ for handler in handlers] == ["_Tee"]  # the direct case
+        log_request(dict(fields))
+        structlog.get_logger(REQUEST_LOGGER).info("request", **fields)  # through the chain
+        direct, chained = (orjson.loads(line) for line in out.getvalue().splitlines())
+        for line in (direct, chained):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", line.pop("ts"))
+        assert list(direct.items()) == list(chained.items())
     finally:
         release_log_handlers()

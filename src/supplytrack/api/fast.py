@@ -1,13 +1,18 @@
-"""The two hottest routes served without FastAPI's per-request machinery, identically.
+"""The three hottest routes served without FastAPI's per-request machinery, identically.
 
-``GET /api/task-instances`` and ``GET /api/task-instances/{id}`` are most of the traffic. For
-the requests this module recognises as plain (known parameters with clean values, a live
-bearer token), it answers itself: the token lookup and the query run on a bare driver cursor
-(statements compiled once, tasks/reads.py), on the event loop, and rows become JSON
-directly. Everything else (asOf, a value FastAPI would refuse, an unknown or revoked token,
-any database error) falls through to the FastAPI route, which stays the definition of the
-route: its OpenAPI document, its validation and its errors. ``tests/api/test_fast.py``
-checks that both answer byte for byte the same. Why: docs/decisions/0007-hot-reads.md.
+``GET /api/task-instances``, ``GET /api/task-instances/{id}`` and the PATCH of one instance
+are most of the traffic. For the requests this module recognises as plain (known parameters
+with clean values, a live bearer token, a JSON body the route's model accepts), it answers
+itself. The reads: the token lookup and the query run on a bare driver cursor (statements
+compiled once, tasks/reads.py), on the event loop, and rows become JSON directly. The PATCH:
+the route's own function (api/tasks.py ``patch_and_read``) in the thread pool, in a unit of
+work committed there, without routing, dependency solving or response validation.
+
+Everything else (asOf, a value FastAPI would refuse, an unknown or revoked token, a PATCH the
+domain refuses, any database error before a commit) falls through to the FastAPI route,
+which stays the definition of the route: its OpenAPI document, its validation and its errors.
+``tests/api/test_fast.py`` checks that both answer byte for byte the same. Why:
+docs/decisions/0007-hot-reads.md.
 
 It sits inside RequestMiddleware, so request ids, the body cap, the log line and the metrics
 are the same as for any route.
@@ -23,13 +28,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from anyio import to_thread
+from pydantic import ValidationError
+from sqlalchemy import exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from supplytrack.api.deps import DATABASE_ERRORS, find_actor, remember_actor
+from supplytrack.api.tasks import patch_and_read
 from supplytrack.auth.service import MAX_TOKEN_LENGTH
 from supplytrack.core.db import Database
-from supplytrack.core.errors import BadRequest
-from supplytrack.core.identity import Actor
+from supplytrack.core.errors import BadRequest, SupplyTrackError
+from supplytrack.core.handlers import database_error_response
+from supplytrack.core.identity import Actor, Role
+from supplytrack.core.middleware import replay_body
 from supplytrack.core.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -38,18 +49,25 @@ from supplytrack.core.pagination import (
     encode_cursor,
     parse_sort,
 )
+from supplytrack.core.routing import UnitOfWork
 from supplytrack.core.schemas import MAX_ID
 from supplytrack.core.time import in_day_range, today
 from supplytrack.tasks.enums import TaskStatus
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.reads import READ_COLUMN_NAMES, SORT_COLUMNS, CompiledReads, list_query
 from supplytrack.tasks.repository import TaskFilter
+from supplytrack.tasks.schemas import TaskInstanceUpdate
 
 LIST_PATH = "/api/task-instances"
 ONE_PREFIX = "/api/task-instances/"
 _JSON = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STATUSES = frozenset(status.value for status in TaskStatus)
+_WRITERS = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPPLIER})  # api/deps.py TaskWriter
+_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+# A PATCH's outcome in the thread pool: the answer and its version; None to hand the request
+# on to the route; or the database error of the commit, answered as the route would.
+_Patched = tuple[bytes, int] | Exception | None
 _ID_PARAMS = {
     "projectId": "project_id",
     "supplierId": "supplier_id",
@@ -203,6 +221,26 @@ def _list_request(query: str) -> tuple[TaskFilter, Sort, tuple[Any, int] | None,
     return where, sort, after, limit
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The one value of a header, or None (Unhandled when it is repeated)."""
+    found = [bytes(value) for key, value in scope["headers"] if key == name]
+    if len(found) > 1:
+        raise Unhandled
+    return found[0].decode("latin-1") if found else None
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The request's whole body (RequestMiddleware has capped its size), or None."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 def _bearer(scope: Scope) -> str:
     for key, value in scope["headers"]:
         if key == b"authorization":
@@ -214,8 +252,8 @@ def _bearer(scope: Scope) -> str:
     raise Unhandled
 
 
-class FastReads:
-    """ASGI middleware: the plain requests of the two hot routes, answered directly."""
+class FastRoutes:
+    """ASGI middleware: the plain requests of the three hot routes, answered directly."""
 
     def __init__(self, app: ASGIApp, database: Database) -> None:
         self.app = app
@@ -243,7 +281,79 @@ class FastReads:
             else:
                 await _send(send, body, headers)
                 return
+        elif (
+            scope["type"] == "http"
+            and scope["method"] == "PATCH"
+            and scope["path"].startswith(ONE_PREFIX)
+        ):
+            replay = await self._patch(scope, receive, send)
+            if replay is not None:
+                await self.app(scope, replay, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _patch(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """Answer a plain PATCH (then None), or the receive() that replays its body to the route."""
+        body = await _body(receive)
+        if body is None:
+            return None  # the client went away before its body arrived: nobody to answer
+        replay = replay_body(body, receive)
+        try:
+            work = self._patch_work(scope, body)
+        except Unhandled:
+            return replay
+        outcome = await to_thread.run_sync(work)
+        if outcome is None:
+            return replay
+        scope["route"] = ONE_ROUTE
+        if isinstance(outcome, Exception):
+            await database_error_response(outcome)(scope, replay, send)
+        else:
+            answer, version = outcome
+            await _send(send, answer, [(b"etag", f'"{version}"'.encode())])
+        return None
+
+    def _patch_work(self, scope: Scope, body: bytes) -> Callable[[], _Patched]:
+        """The checked request as the work to run in the thread pool (Unhandled if unusual)."""
+        path: str = scope["path"]
+        instance_id = _int(path[len(ONE_PREFIX) :], MAX_ID)
+        content_type = _header(scope, b"content-type")
+        if (
+            instance_id is None
+            or scope["query_string"]
+            or content_type is None
+            or content_type.strip().lower() not in _JSON_TYPES
+        ):
+            raise Unhandled
+        if_match = _header(scope, b"if-match")
+        try:
+            command = TaskInstanceUpdate.model_validate(orjson.loads(body))
+        except (orjson.JSONDecodeError, ValidationError) as error:
+            raise Unhandled from error
+        actor = self._actor(scope)
+        if actor.role not in _WRITERS:
+            raise Unhandled
+        database, settings = self.database, self.database.settings
+
+        def work() -> _Patched:
+            uow = UnitOfWork(database, write=True)
+            try:
+                try:
+                    item = patch_and_read(
+                        uow.session, actor, settings, instance_id, command, if_match
+                    )
+                except (SupplyTrackError, exc.SQLAlchemyError):
+                    return None  # refused, or worth the route's retries: nothing was written
+                answer = orjson.dumps(item, option=orjson.OPT_UTC_Z)
+                try:
+                    uow.commit()
+                except exc.SQLAlchemyError as error:
+                    return error  # the outcome is unknown: answered as the route would
+                return answer, item["version"]
+            finally:
+                uow.close()
+
+        return work
 
     def _query(self, work: Callable[[Any], Any]) -> Any:
         """Run ``work(cursor)`` on the reader; any database error hands the request on.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.orm import Session
 
 from supplytrack.api.deps import AnyActor, AppSettings, DbSession, Manager, TaskWriter, flow_of
 from supplytrack.api.params import task_filter, task_sort
@@ -13,6 +14,7 @@ from supplytrack.audit.schemas import HistoryRead
 from supplytrack.audit.service import HistoryFilter
 from supplytrack.core.db import AnyRow
 from supplytrack.core.http import etag_of, expected_version, set_etag
+from supplytrack.core.identity import Actor
 from supplytrack.core.openapi import Cursor, IfMatch, Limit, PathId, responses
 from supplytrack.core.pagination import (
     DEFAULT_LIMIT,
@@ -24,6 +26,7 @@ from supplytrack.core.pagination import (
 )
 from supplytrack.core.routing import UnitOfWorkRoute
 from supplytrack.core.schemas import IsoDate, Page, json_response
+from supplytrack.core.settings import Settings
 from supplytrack.core.time import today
 from supplytrack.flows.instances import InstanceFlows
 from supplytrack.tasks.models import TaskInstance
@@ -154,22 +157,39 @@ def get_instance(
     return json_response(item, headers={"ETag": etag_of(item["version"])})
 
 
-@router.patch("/{instance_id}", responses=responses(403, 404, 409, 412, 422))
+def patch_and_read(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    instance_id: int,
+    body: TaskInstanceUpdate,
+    if_match: str | None,
+) -> dict[str, Any]:
+    """Apply a PATCH of one instance and read it back as its JSON (uncommitted).
+
+    The route below and the fast path (api/fast.py) both answer a PATCH with this.
+    """
+    InstanceFlows(flow_of(session, actor, settings)).update(
+        instance_id, body, expected_version(if_match)
+    )
+    read = TaskService(session, actor).read(instance_id, today(settings.app_timezone))
+    return instance_json(read)
+
+
+@router.patch(
+    "/{instance_id}", response_model=TaskInstanceRead, responses=responses(403, 404, 409, 412, 422)
+)
 def update_instance(
     instance_id: PathId,
     body: TaskInstanceUpdate,
     actor: TaskWriter,
     session: DbSession,
     settings: AppSettings,
-    response: Response,
     if_match: IfMatch = None,
-) -> TaskInstanceRead:
+) -> Response:
     """Move the status (through the status machine), the due date or the notes."""
-    InstanceFlows(flow_of(session, actor, settings)).update(
-        instance_id, body, expected_version(if_match)
-    )
-    read = TaskService(session, actor).read(instance_id, today(settings.app_timezone))
-    return _one(response, read)
+    item = patch_and_read(session, actor, settings, instance_id, body, if_match)
+    return json_response(item, headers={"ETag": etag_of(item["version"])})
 
 
 @router.delete(

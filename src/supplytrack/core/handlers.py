@@ -134,6 +134,11 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _on_database_error(_request: Request, error: Exception) -> Response:
+    return database_error_response(error)
+
+
+def database_error_response(error: Exception) -> Response:
+    """The answer to a database error that reached the edge (503, 409 or 500)."""
     if is_unavailable(error):
         log.warning("database unavailable: %s", type(error).__name__)
         return error_response(

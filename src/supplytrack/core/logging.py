@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -104,15 +106,47 @@ class _Tee(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Write one formatted line to each output."""
         try:
-            line = self.format(record)
-            for output in self.outputs:
-                if isinstance(output, logging.handlers.WatchedFileHandler):
-                    output.reopenIfNeeded()  # the file was rotated away: write to a new one
-                output.acquire()
-                try:
-                    output.stream.write(line + output.terminator)
-                    output.flush()
-                finally:
-                    output.release()
+            self.write_line(self.format(record))
         except Exception:
             self.handleError(record)
+
+    def write_line(self, line: str) -> None:
+        """Write a line, already formatted, to each output."""
+        for output in self.outputs:
+            if isinstance(output, logging.handlers.WatchedFileHandler):
+                output.reopenIfNeeded()  # the file was rotated away: write to a new one
+            output.acquire()
+            try:
+                output.stream.write(line + output.terminator)
+                output.flush()
+            finally:
+                output.release()
+
+
+REQUEST_LOGGER = "supplytrack.request"
+_request_log = structlog.get_logger(REQUEST_LOGGER)
+_request_stdlib = logging.getLogger(REQUEST_LOGGER)
+_REQUEST_TAIL = {"event": "request", "level": "info", "logger": REQUEST_LOGGER}
+
+
+def log_request(fields: dict[str, Any]) -> None:
+    """Log the one line of a request (its fields in order), at INFO.
+
+    When the JSON outputs are the only ones (a server's usual set-up), the line is written to
+    them directly: the same keys in the same order as structlog's chain writes them, for a
+    fifth of the cost (the chain was a quarter of a PATCH's time in the event loop).
+    Otherwise (console lines, extra handlers) it goes through the chain like any event.
+    """
+    if not _request_stdlib.isEnabledFor(logging.INFO):
+        return
+    handlers = logging.getLogger().handlers
+    if len(handlers) == 1 and type(handlers[0]) is _Tee:
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line = {**fields, **_REQUEST_TAIL, "ts": stamp}
+        try:
+            handlers[0].write_line(orjson.dumps(line, default=str).decode())
+        except Exception:
+            if logging.raiseExceptions:  # as logging does: report it, never fail the request
+                traceback.print_exc(file=sys.stderr)
+        return
+    _request_log.info("request", **fields)

@@ -10,16 +10,15 @@ import re
 import time
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supplytrack.core import metrics
 from supplytrack.core.context import RequestContext, bind_context, reset_context
 from supplytrack.core.handlers import error_body
+from supplytrack.core.logging import log_request
 
 # Stored in the audit trail (VARCHAR(64)); fullmatch, so a trailing newline is not "sane".
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-log = structlog.get_logger("supplytrack.request")
 _errors = logging.getLogger("supplytrack.errors")
 
 
@@ -79,7 +78,7 @@ class RequestMiddleware:
                 if body is None:
                     await self._too_large(send_with_id)
                     return
-                receive = _replay(body, receive)
+                receive = replay_body(body, receive)
             await self.app(scope, receive, send_with_id)
         except Exception:
             _errors.exception("unhandled error", extra={"request_id": context.request_id})
@@ -118,22 +117,23 @@ class RequestMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "<unmatched>"
         metrics.observe(scope["method"], template, status, elapsed)
-        log.info(
-            "request",
-            request_id=context.request_id,
-            actor_id=context.actor_id,
-            method=scope["method"],
-            route=template,
-            status=status,
-            duration_ms=round(elapsed * 1000, 2),
-            query_count=context.query_count,
+        log_request(
+            {
+                "request_id": context.request_id,
+                "actor_id": context.actor_id,
+                "method": scope["method"],
+                "route": template,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "query_count": context.query_count,
+            }
         )
 
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive() that hands over the buffered body once, then defers to the real one."""
     sent = False
 

@@ -51,9 +51,9 @@ class Settings(BaseSettings):
     app_timezone: str = "UTC"
     slow_query_ms: int = Field(200, ge=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
-    fast_reads: bool = Field(
+    fast_paths: bool = Field(
         True,
-        description="Serve plain hot reads without FastAPI (api/fast.py); off: always FastAPI.",
+        description="Serve the plain hot requests without FastAPI (api/fast.py); off: FastAPI.",
     )
     # Bulk changes above the threshold run as jobs, in chunks of bulk_chunk_size rows.
     bulk_job_threshold: int = Field(5000, ge=1)
