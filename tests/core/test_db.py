@@ -492,3 +492,31 @@ def redis_url() -> str:
             raise
         pytest.skip(f"Redis not reachable at {url}: {error}")
     return url
+
+
+def test_the_bare_readers_statements_reach_listeners_as_any_statement_does(
+    database_factory: DatabaseFactory,
+) -> None:
+    """Listeners see a Connection-like object: .connection is the pool's, .info is there."""
+    from sqlalchemy import event
+
+    database = Database(settings_for(database_factory.fresh("observed")))
+    seen: list[tuple[Any, str]] = []
+
+    def listener(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((conn.connection.dbapi_connection, statement))
+        conn.info.setdefault("seen", 0)
+
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        cursor = database.raw_reader.cursor()
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone()[0] == 1
+        cursor.close()
+        assert len(seen) == 1
+        assert seen[0][0] is not None
+        assert seen[0][1] == "SELECT 1"
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+        database.raw_reader.close()
+        database.dispose()

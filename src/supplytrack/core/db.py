@@ -201,6 +201,17 @@ class _RawExecution:
     __slots__ = ("_supplytrack_started",)
 
 
+class _RawConnection:
+    """Stands in for SQLAlchemy's Connection in a bare cursor's events (what listeners read)."""
+
+    __slots__ = ("connection", "engine", "info")
+
+    def __init__(self, pooled: Any, engine: Engine) -> None:
+        self.connection = pooled  # as Connection.connection: the pool's connection
+        self.engine = engine
+        self.info = pooled.info
+
+
 class ObservedCursor:
     """A bare DBAPI cursor whose executions fire the engine's cursor events.
 
@@ -208,9 +219,9 @@ class ObservedCursor:
     slow-query logs (and the tests' statement recorders) see their statements too.
     """
 
-    def __init__(self, cursor: Any, connection: Any, engine: Engine) -> None:
+    def __init__(self, cursor: Any, pooled: Any, engine: Engine) -> None:
         self._cursor = cursor
-        self._connection = connection
+        self._connection = _RawConnection(pooled, engine)
         self._dispatch = engine.dispatch
 
     def execute(self, statement: str, params: Any = ()) -> Any:
