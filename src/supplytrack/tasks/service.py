@@ -274,32 +274,6 @@ class TaskService:
             setattr(instance, name, value)
         return changes
 
-    def write_if_unchanged(
-        self,
-        instance: TaskInstance,
-        *,
-        status: StatusColumns | None = None,
-        notes: tuple[str | None] | None = None,
-    ) -> list[Change] | None:
-        """Write a change of an instance read earlier, unless it changed since (then None).
-
-        One UPDATE ... WHERE version = the version read: the optimistic write of a PATCH,
-        which so holds no lock while it checks the request.
-        """
-        values, changes = self.changed_values(instance, status=status, notes=notes)
-        if not values:
-            return []
-        if not self.tasks.update_versioned(instance.id, instance.version, values, utcnow()):
-            return None
-        return changes
-
-    def snapshot(self, instance_id: int) -> TaskInstance:
-        """A visible instance as it is now, detached (to check a change before writing it)."""
-        instance = self.get(instance_id)
-        self.session.expunge(instance)
-        self.session.rollback()  # end the read: the write decides on the version
-        return instance
-
     @staticmethod
     def check_version(instance: TaskInstance, expected_version: int | None) -> None:
         """412 when If-Match no longer names the instance's version."""
