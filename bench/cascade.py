@@ -140,6 +140,26 @@ def resync(url: str, project_id: int) -> None:
     connection.close()
 
 
+def vacuum(url: str) -> str:
+    """PostgreSQL: VACUUM the two written tables, as autovacuum would between cascades.
+
+    Each cascade leaves 80,000 dead row versions (and their index entries) behind. This
+    machine's server runs with autovacuum off, so without this every later run (and every
+    replay of the floor) would wade through the dead rows of all the earlier ones; a
+    production server (autovacuum on, its default) clears them after about one cascade.
+    The answer says what the server's setting is, for the report.
+    """
+    if url.startswith("sqlite"):
+        return "n/a (SQLite)"
+    connection = connect(url)
+    connection.autocommit = True
+    setting = connection.execute("SHOW autovacuum").fetchone()[0]
+    for table in ("task_instances", "task_instance_history"):
+        connection.execute(f"VACUUM (ANALYZE) {table}")
+    connection.close()
+    return f"autovacuum={setting}; VACUUM (ANALYZE) of both tables before each timed run"
+
+
 def set_based(url: str, project_id: int, days: int) -> float:
     """For reference: the same moves as one UPDATE and one INSERT ... SELECT (bare driver)."""
     sqlite = url.startswith("sqlite")
@@ -168,6 +188,11 @@ def set_based(url: str, project_id: int, days: int) -> float:
     seconds = time.perf_counter() - started
     connection.close()
     return seconds
+
+
+def _vacuumed(url: str, bare: Bare, ops: Any, keep: Any = None) -> float:
+    vacuum(url)
+    return replay(bare, ops, keep)
 
 
 def head_of(url: str, project_id: int) -> tuple[int, int]:
@@ -220,8 +245,10 @@ def main() -> None:
     print(f"project {project_id}: head milestone {head}, {instances} instances")
     body = {"shiftDays": args.days, "cascade": True, "reasonCode": "PLAN_CHANGE"}
     context = {"engine": args.engine, "load before": wait_quiet(args.quiet_load)}
+    context["vacuum"] = vacuum(url)
     seconds = []
     for _ in range(args.runs):
+        vacuum(url)
         started = time.perf_counter()
         status, answer = app.call("PATCH", f"/api/task-templates/{head}", token, body)
         seconds.append(time.perf_counter() - started)
@@ -231,9 +258,10 @@ def main() -> None:
     assert status == 200, answer[:500]
     bare = Bare(url)
     keep = writes_to("task_instances", "task_instance_history")
-    writes = percentile([replay(bare, capture.ops, keep) for _ in range(args.runs)], 50)
-    everything = percentile([replay(bare, capture.ops) for _ in range(args.runs)], 50)
+    writes = percentile([_vacuumed(url, bare, capture.ops, keep) for _ in range(args.runs)], 50)
+    everything = percentile([_vacuumed(url, bare, capture.ops) for _ in range(args.runs)], 50)
     bare.close()
+    vacuum(url)
     alternative = set_based(url, project_id, args.days)
     resync(url, project_id)
     context["load after"] = load()
@@ -245,11 +273,12 @@ def main() -> None:
         f" the request sent {len(statements)} statements: {updates} UPDATE task_instances,"
         f" {history} executemany INSERT of history rows"
     )
+    target = "<= 3" if args.engine == "sqlite" else "<= 5"
     rows = [
         Row(
-            f"cascade {instances:,} instances, median", "s", percentile(seconds, 50), writes, "< 5"
+            f"cascade {instances:,} instances, median", "s", percentile(seconds, 50), writes, target
         ),
-        Row("cascade, slowest run", "s", max(seconds), None, "< 5"),
+        Row("cascade, slowest run", "s", max(seconds), None, target),
         Row("cascade vs every statement it sent", "s", percentile(seconds, 50), everything),
         Row("for reference: 1 UPDATE + 1 INSERT ... SELECT, bare", "s", alternative),
     ]

@@ -295,3 +295,17 @@ def test_next_page_of_a_project_uses_an_index(indexed: Indexed) -> None:
         # (project_id, id) or the primary key searched from the cursor on: both are seeks.
         leading = {leading_column(connection, "task_instances", i) for i in paths}
         assert leading & {"project_id", "id"}
+
+
+def test_history_of_a_bulk_operation_uses_its_partial_index(indexed: Indexed) -> None:
+    """Only bulk rows are indexed by operation, and ``= :id`` still finds that index."""
+    from supplytrack.bulk.repository import BulkRepository
+
+    with indexed.database.session_scope() as session:
+        with recording(indexed.database.engine) as log:
+            BulkRepository(session).changes(1)
+        statement, params = log.reading("task_instance_history")[-1]
+        connection = session.connection()
+        _tune(connection)
+        paths = access_paths(connection, statement, params, "task_instance_history")
+    assert paths == {"ix_task_instance_history_bulk_operation_id"}, paths

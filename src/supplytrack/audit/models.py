@@ -69,6 +69,12 @@ class TaskInstanceHistory(Base):
             sqlite_where=text(REJECTED_PREDICATE),
             postgresql_where=text(REJECTED_PREDICATE),
         ),
+        Index(
+            "ix_task_instance_history_bulk_operation_id",
+            "bulk_operation_id",
+            sqlite_where=text("bulk_operation_id IS NOT NULL"),
+            postgresql_where=text("bulk_operation_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -83,14 +89,13 @@ class TaskInstanceHistory(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource, "source"))
-    bulk_operation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("bulk_operations.id"), index=True
-    )
+    # Indexed for the rows of bulk operations only (ix_..._bulk_operation_id, partial).
+    bulk_operation_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_operations.id"))
     request_id: Mapped[str | None] = mapped_column(String(64))
     reason_code: Mapped[ReasonCode | None] = mapped_column(enum_column(ReasonCode, "reason_code"))
     # Every row written by one logical change (a PATCH and its cascade, a template move and
-    # the instances that follow it) carries the same change id.
-    change_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # the instances that follow it) carries the same change id (asked within an instance).
+    change_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditLog(Base):

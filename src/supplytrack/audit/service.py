@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -71,7 +71,14 @@ class AuditService:
         self.actor = actor
         self.history = HistoryRepository(session)
 
-    def record(self, changes: Sequence[Change], *, source: ChangeSource, why: Why) -> None:
+    def record(
+        self,
+        changes: Sequence[Change],
+        *,
+        source: ChangeSource,
+        why: Why,
+        changed_at: datetime | None = None,
+    ) -> None:
         """Append one history row per changed field of a task instance, in one statement."""
         request_id = current_request_id()
         reason_code = as_text(why.reason_code)
@@ -93,10 +100,17 @@ class AuditService:
                 )
                 for change in changes
             ],
-            utcnow(),
+            changed_at or utcnow(),
         )
 
-    def record_from(self, changes: Select[Any], *, source: ChangeSource, why: Why) -> None:
+    def record_from(
+        self,
+        changes: Select[Any],
+        *,
+        source: ChangeSource,
+        why: Why,
+        changed_at: datetime | None = None,
+    ) -> None:
         """Append history rows set-based: one INSERT ... SELECT over ``changes``.
 
         ``changes`` selects (task_instance_id, field, old_value, new_value) as text, one row
@@ -115,7 +129,7 @@ class AuditService:
                 "reason_code": as_text(why.reason_code),
                 "change_id": why.change_id,
             },
-            utcnow(),
+            changed_at or utcnow(),
         )
 
     def log(

@@ -53,21 +53,28 @@ class InstanceGraph:
         rows: Sequence[Sequence[Any]],
         template_graph: dict[int, list[int]],
     ) -> InstanceGraph:
-        """From (id, supplier_project_id, supplier_id, task_template_id, actual_due, status)."""
+        """From (id, supplier_project_id, supplier_id, task_template_id, actual_due, status).
+
+        One pass over the rows (a cascade reads 80,000 of them); the status may be its text.
+        """
         by_key = {(row[1], row[3]): row[0] for row in rows}
-        graph = {
-            row[0]: [
-                by_key[(row[1], prerequisite)]
-                for prerequisite in template_graph.get(row[3], ())
-                if (row[1], prerequisite) in by_key
-            ]
-            for row in rows
-        }
-        return cls(
-            dates={row[0]: row[4] for row in rows},
-            graph=graph,
-            template_of={row[0]: row[3] for row in rows},
-            supplier_project_of={row[0]: row[1] for row in rows},
-            supplier_of={row[0]: row[2] for row in rows},
-            status_of={row[0]: row[5] for row in rows},
-        )
+        graph: dict[int, list[int]] = {}
+        dates: dict[int, date] = {}
+        template_of: dict[int, int] = {}
+        supplier_project_of: dict[int, int] = {}
+        supplier_of: dict[int, int] = {}
+        status_of: dict[int, TaskStatus] = {}
+        no_prerequisites: tuple[int, ...] = ()
+        for node, assignment, supplier, template, due, status in rows:
+            prerequisites = template_graph.get(template, no_prerequisites)
+            graph[node] = (
+                [by_key[(assignment, p)] for p in prerequisites if (assignment, p) in by_key]
+                if prerequisites
+                else []
+            )
+            dates[node] = due
+            template_of[node] = template
+            supplier_project_of[node] = assignment
+            supplier_of[node] = supplier
+            status_of[node] = TaskStatus(status)
+        return cls(dates, graph, template_of, supplier_project_of, supplier_of, status_of)

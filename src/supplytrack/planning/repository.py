@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from supplytrack.calendars.models import ProjectCalendar, ProjectHoliday
 from supplytrack.calendars.weekdays import MONDAY_TO_FRIDAY_MASK
-from supplytrack.core.db import id_in
+from supplytrack.core.db import driver_rows, id_in
 from supplytrack.planning.context import InstanceGraph, PlanningContext, ProjectWindow
 from supplytrack.planning.workdays import calendar_of_mask
 from supplytrack.projects.models import Project
@@ -108,5 +108,8 @@ class PlanningRepository:
         if template_ids is not None:
             stmt = stmt.where(id_in(T.task_template_id, list(template_ids), dialect))
         self.session.flush()
-        rows = self.session.connection().execute(stmt.order_by(T.id).with_for_update()).all()
+        connection = self.session.connection()
+        rows = driver_rows(connection.execute(stmt.order_by(T.id).with_for_update()))
+        if dialect == "sqlite":  # dates come as ISO text from the bare driver
+            rows = [(*row[:4], date.fromisoformat(row[4]), row[5]) for row in rows]
         return InstanceGraph.of_rows(rows, context.template_graph)

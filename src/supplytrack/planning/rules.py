@@ -119,22 +119,22 @@ class DatePlan:
     def outside(self, first: date | None, last: date | None) -> Offenders:
         """Moved nodes whose new date lies outside first..last."""
         return self._offenders(
-            [
+            sorted(
                 (node, move.new)
-                for node, move in sorted(self.plan.moves.items())
+                for node, move in self.plan.moves.items()
                 if (first is not None and move.new < first)
                 or (last is not None and move.new > last)
-            ]
+            )
         )
 
     def crossing(self, day: date) -> Offenders:
         """Moved nodes that go from on or before ``day`` to after it."""
         return self._offenders(
-            [
+            sorted(
                 (node, move.new)
-                for node, move in sorted(self.plan.moves.items())
+                for node, move in self.plan.moves.items()
                 if move.new > day >= move.old
-            ]
+            )
         )
 
     def broken_pairs(self) -> Offenders:

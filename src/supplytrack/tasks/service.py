@@ -301,22 +301,19 @@ class TaskService:
         why: Why,
         extra: Sequence[Change] = (),
     ) -> int:
-        """Write many due dates set-based and every change's history row in one INSERT.
+        """Write many due dates set-based, with their history rows set-based too.
 
         ``moves`` is {instance id: (old, new, source)}; ``extra`` are the changes of an
-        instance the caller writes itself (the PATCHed one), audited in the same INSERT.
+        instance the caller writes itself (the PATCHed one), audited first. Each group of
+        moves is one INSERT ... SELECT of its history (the old dates read by the database,
+        not sent back to it) and one UPDATE: 80,000 cascaded moves are a few dozen statements.
         """
-        if moves:
-            self.tasks.set_due_dates(
-                {i: (old, new) for i, (old, new, _s) in moves.items()}, utcnow()
-            )
-        changes = [*extra]
-        changes += [
-            Change(instance_id, HistoryField.ACTUAL_DUE, old, new, source)
-            for instance_id, (old, new, source) in sorted(moves.items())
-        ]
-        if changes:
-            self.audit.record(changes, source=source, why=why)
+        now = utcnow()
+        if extra:
+            self.audit.record(extra, source=source, why=why, changed_at=now)
+        for group in self.tasks.date_moves(moves):
+            self.audit.record_from(group.changes(), source=group.tag, why=why, changed_at=now)
+            group.apply(now)
         return len(moves)
 
     def open_prerequisites(

@@ -108,34 +108,34 @@ class InstanceSets(TaskRepository):
         )
         return int(result.rowcount)
 
-    def set_due_dates(self, moves: Mapping[int, tuple[date, date]], now: datetime) -> None:
-        """Move many due dates ({id: (old, new)}) set-based, in as few statements as possible.
+    def date_moves(self, moves: Mapping[int, tuple[date, date, Any]]) -> list[DateMove]:
+        """Many due-date moves ({id: (old, new, tag)}) as few set-based statements as can be.
 
-        A uniform shift is one ``actual_due = actual_due + n`` UPDATE per id chunk; moves to
-        scattered dates (working days) are one UPDATE per new date and chunk. The caller holds
-        the rows (read in this transaction, locked on PostgreSQL), so ``old`` is current.
+        A uniform shift is one ``actual_due = actual_due + n`` group; moves to scattered dates
+        (working days) are one group per new date, whichever makes fewer groups; each group is
+        split by ``tag`` (the history's source) and into sorted id chunks. The caller holds the
+        rows (read in this transaction, locked on PostgreSQL), so ``old`` is current.
         """
         dialect = self.dialect
-        by_delta: dict[int, list[int]] = {}
-        by_date: dict[date, list[int]] = {}
-        for instance_id, (old, new) in moves.items():
-            by_delta.setdefault((new - old).days, []).append(instance_id)
-            by_date.setdefault(new, []).append(instance_id)
+        by_delta: dict[tuple[Any, int], list[int]] = {}
+        by_date: dict[tuple[Any, date], list[int]] = {}
+        for instance_id, (old, new, tag) in moves.items():
+            by_delta.setdefault((tag, (new - old).days), []).append(instance_id)
+            by_date.setdefault((tag, new), []).append(instance_id)
+        groups: list[tuple[Any, ColumnElement[Any], list[int]]]
         if len(by_delta) <= len(by_date):
             groups = [
-                (add_days(T.actual_due, delta, dialect), ids)
-                for delta, ids in sorted(by_delta.items())
+                (tag, add_days(T.actual_due, delta, dialect), ids)
+                for (tag, delta), ids in sorted(by_delta.items(), key=_group_order)
             ]
         else:
-            groups = [(literal(day, Date), ids) for day, ids in sorted(by_date.items())]
-        for value, ids in groups:
-            for chunk in chunks(ids):
-                self.session.execute(
-                    update(T)
-                    .where(id_in(T.id, chunk, dialect))
-                    .values(actual_due=value, version=T.version + 1, updated_at=now),
-                    execution_options={"synchronize_session": False},
-                )
+            groups = [
+                (tag, literal(day, Date), ids)
+                for (tag, day), ids in sorted(by_date.items(), key=_group_order)
+            ]
+        return [
+            DateMove(self, tag, value, chunk) for tag, value, ids in groups for chunk in chunks(ids)
+        ]
 
     def open_needing(self, supplier_id: int, capabilities: Sequence[str]) -> Sequence[AnyRow]:
         """(id, status) of the supplier's open instances whose milestone needs a capability."""
@@ -319,6 +319,41 @@ class ShiftScope:
             date_text(add_days(T.actual_due, -self.days, dialect), dialect),
             date_text(T.actual_due, dialect),
         ).where(self.where)
+
+
+class DateMove:
+    """One set-based group of due-date moves: the same new value for a chunk of ids."""
+
+    def __init__(
+        self, sets: InstanceSets, tag: Any, value: ColumnElement[Any], ids: Sequence[int]
+    ) -> None:
+        self.sets = sets
+        self.tag = tag
+        self.value = value
+        self.where = id_in(T.id, ids, sets.dialect)
+
+    def changes(self) -> Select[Any]:
+        """Before :meth:`apply`: (id, field, old, new) of each move, for the audit trail."""
+        dialect = self.sets.dialect
+        return select(
+            T.id,
+            literal(HistoryField.ACTUAL_DUE.value, String),
+            date_text(T.actual_due, dialect),
+            date_text(self.value, dialect),
+        ).where(self.where)
+
+    def apply(self, now: datetime) -> None:
+        """Write the moves: one UPDATE."""
+        self.sets.core().execute(
+            update(T)
+            .where(self.where)
+            .values(actual_due=self.value, version=T.version + 1, updated_at=now)
+        )
+
+
+def _group_order(item: tuple[tuple[Any, Any], list[int]]) -> tuple[str, Any]:
+    (tag, key), _ids = item
+    return str(tag), key
 
 
 def _minus(day: date, days: int) -> date:
