@@ -57,4 +57,4 @@ lock:
 	uv pip compile --quiet --python-version 3.11 --generate-hashes --extra dev pyproject.toml requirements-build.in -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache supplytrack.db supplytrack.db-wal supplytrack.db-shm
+	rm -rf $(VENV) .mypy_cache .ruff_cache supplytrack.db supplytrack.db-wal supplytrack.db-shm supplytrack.db-writer
