@@ -340,7 +340,7 @@ class FastRoutes:
             try:
                 try:
                     item = patch_and_read(
-                        uow.session, actor, settings, instance_id, command, if_match
+                        uow.session, actor, settings, instance_id, command, if_match, uow.reads
                     )
                 except (SupplyTrackError, exc.SQLAlchemyError):
                     return None  # refused, or worth the route's retries: nothing was written

@@ -164,13 +164,15 @@ def patch_and_read(
     instance_id: int,
     body: TaskInstanceUpdate,
     if_match: str | None,
+    reads: Session | None = None,
 ) -> dict[str, Any]:
     """Apply a PATCH of one instance and read it back as its JSON (uncommitted).
 
-    The route below and the fast path (api/fast.py) both answer a PATCH with this.
+    The route below and the fast path (api/fast.py) both answer a PATCH with this; given
+    ``reads``, a status or notes PATCH is checked outside the write transaction (flows).
     """
     InstanceFlows(flow_of(session, actor, settings)).update(
-        instance_id, body, expected_version(if_match)
+        instance_id, body, expected_version(if_match), reads=reads
     )
     read = TaskService(session, actor).read(instance_id, today(settings.app_timezone))
     return instance_json(read)

@@ -37,6 +37,7 @@ class UnitOfWork:
         self._database = database
         self._write = write
         self._session: Session | None = None
+        self._reads: Session | None = None
         self.committing = False  # the commit was sent: its outcome is unknown on error
         self.done = False
 
@@ -46,6 +47,13 @@ class UnitOfWork:
         if self._session is None:
             self._session = self._database.session(write=self._write)
         return self._session
+
+    @property
+    def reads(self) -> Session:
+        """A second session, for reads outside the write transaction (opened on first use)."""
+        if self._reads is None:
+            self._reads = self._database.session(write=False)
+        return self._reads
 
     @property
     def opened(self) -> bool:
@@ -74,7 +82,10 @@ class UnitOfWork:
             self.close()
 
     def close(self) -> None:
-        """Roll back anything uncommitted and give the connection back."""
+        """Roll back anything uncommitted and give the connections back."""
+        if self._reads is not None:
+            self._reads.close()
+            self._reads = None
         if self._session is not None:
             forget_after_commit(self._session)
             self._session.close()

@@ -4,9 +4,18 @@ A PATCH is read and checked whole before anything is written: the status through
 machine and its prerequisite gate, the due date (and with ``cascade`` the supplier's
 downstream instances) through the date engine. Then the instance is written in one UPDATE,
 cascaded instances set-based, and every change's history row in one INSERT.
+
+Given a read session, a PATCH of the status or the notes alone (the hot write) is checked on
+a copy read there, outside the write transaction, and written with one UPDATE that holds only
+if the instance still has the version read; if it changed meanwhile, the PATCH is done again
+the locked way. So the write transaction (on SQLite: the database's one writer) lasts for two
+statements, not for the reads and checks too. Moves into a state that needs the prerequisite
+gate, and every date change, always take the locked way: they read other rows.
 """
 
 from __future__ import annotations
+
+from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import ChangeSource
 from supplytrack.audit.service import Why, new_change_id
@@ -50,9 +59,20 @@ class InstanceFlows:
         return instance
 
     def update(
-        self, instance_id: int, command: TaskInstanceUpdate, expected_version: int | None
-    ) -> TaskInstance:
+        self,
+        instance_id: int,
+        command: TaskInstanceUpdate,
+        expected_version: int | None,
+        *,
+        reads: Session | None = None,
+    ) -> None:
         """Apply a PATCH (see the module): everything checked, then one UPDATE, one INSERT."""
+        if (
+            reads is not None
+            and not command.model_fields_set & _DATE_FIELDS
+            and self._update_unlocked(reads, instance_id, command, expected_version)
+        ):
+            return
         instance = self.tasks.get(instance_id, for_update=True)
         self.tasks.check_version(instance, expected_version)
         given = command.model_fields_set
@@ -70,7 +90,34 @@ class InstanceFlows:
         why = Why(command.reason, command.reason_code, new_change_id())
         cascaded = moves_of(plan, ChangeSource.API, skip=[instance.id]) if plan else {}
         self.tasks.move_dates(cascaded, source=ChangeSource.API, why=why, extra=changes)
-        return instance
+
+    def _update_unlocked(
+        self,
+        reads: Session,
+        instance_id: int,
+        command: TaskInstanceUpdate,
+        expected_version: int | None,
+    ) -> bool:
+        """The status/notes PATCH checked on a copy (see the module); False: do it locked."""
+        checker = TaskService(reads, self.flow.actor)
+        try:
+            instance = checker.get(instance_id)
+            reads.expunge(instance)
+        finally:
+            reads.rollback()  # the check's snapshot ends here; the version decides below
+        self.tasks.check_version(instance, expected_version)
+        status = None
+        if command.status is not None and command.status != instance.status:
+            status = self.tasks.ungated_move(instance, command.status, command.reason)
+            if status is None:
+                return False
+        notes = (command.notes,) if "notes" in command.model_fields_set else None
+        changes = self.tasks.write_if_unchanged(instance, status=status, notes=notes)
+        if changes is None:
+            return False  # changed since it was read: check it again under the lock
+        why = Why(command.reason, command.reason_code, new_change_id())
+        self.tasks.move_dates({}, source=ChangeSource.API, why=why, extra=changes)
+        return True
 
     def _date_plan(
         self, instance: TaskInstance, command: TaskInstanceUpdate, status_after: TaskStatus

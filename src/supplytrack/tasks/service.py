@@ -220,6 +220,13 @@ class TaskService:
                 )
         return move.columns
 
+    def ungated_move(
+        self, instance: TaskInstance, target: TaskStatus, reason: str | None
+    ) -> StatusColumns | None:
+        """A move checked through the machine alone; None when it needs the prerequisite gate."""
+        move = transition(instance.status, target, self.mover, reason)
+        return None if move.needs_prerequisites_done else move.columns
+
     def check_date_mover(self) -> None:
         """Due dates are the manufacturer's: a supplier may not move them (403)."""
         if self.actor.is_supplier:
@@ -272,6 +279,25 @@ class TaskService:
         )
         for name, value in values.items():
             setattr(instance, name, value)
+        return changes
+
+    def write_if_unchanged(
+        self,
+        instance: TaskInstance,
+        *,
+        status: StatusColumns | None = None,
+        notes: tuple[str | None] | None = None,
+    ) -> list[Change] | None:
+        """Write a change of an instance read earlier, unless it changed since (then None).
+
+        One ``UPDATE ... WHERE version = <the version read>``: the check ran on a copy read
+        outside the write transaction, and this is where it proves still true.
+        """
+        values, changes = self.changed_values(instance, status=status, notes=notes)
+        if values and not self.tasks.update_versioned(
+            instance.id, instance.version, values, utcnow()
+        ):
+            return None
         return changes
 
     @staticmethod

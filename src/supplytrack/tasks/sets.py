@@ -137,6 +137,18 @@ class InstanceSets(TaskRepository):
             DateMove(self, tag, value, chunk) for tag, value, ids in groups for chunk in chunks(ids)
         ]
 
+    def update_versioned(
+        self, instance_id: int, version: int, values: dict[str, Any], now: datetime
+    ) -> bool:
+        """Write ``values`` if the instance is still at ``version`` (then one version more)."""
+        result = self.core().execute(
+            update(T)
+            .where(T.id == instance_id, T.version == version)
+            .values(**values, version=version + 1, updated_at=now),
+            execution_options={"preserve_rowcount": True},
+        )
+        return bool(result.rowcount)
+
     def open_needing(self, supplier_id: int, capabilities: Sequence[str]) -> Sequence[AnyRow]:
         """(id, status) of the supplier's open instances whose milestone needs a capability."""
         stmt = (
