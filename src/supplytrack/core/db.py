@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import select as io_select
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,7 +64,6 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
             pool_size=settings.database_connection_limit,
             max_overflow=max(1, settings.database_connection_limit // 2),
             pool_timeout=settings.database_timeout / 1000,
-            pool_pre_ping=True,
             pool_recycle=1800,
             connect_args={
                 "connect_timeout": max(1, settings.database_timeout // 1000),
@@ -71,8 +71,45 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
                 "application_name": "supplytrack",
             },
         )
+        _ping_when_idle(engine)
     _count_queries(engine, settings.slow_query_ms)
     return engine
+
+
+IDLE_BEFORE_PING = 30.0  # seconds
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only when it may have died (a lazier pre-ping).
+
+    pool_pre_ping sends a round trip at every checkout: a request that opens two sessions
+    paid two. A connection the server (or anything between) closed has its end-of-stream
+    waiting on the socket: one ``select`` with no timeout sees that. So the round trip is
+    sent only when the socket has something to read, or the connection sat idle for long
+    (where a silent network drop is possible); a dead connection is never handed out.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi: Any, record: Any) -> None:
+        record.info["supplytrack_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("supplytrack_idle_since")
+        try:
+            if since is not None and time.monotonic() - since < IDLE_BEFORE_PING:
+                readable, _, _ = io_select.select([dbapi_connection.fileno()], [], [], 0)
+                if not readable:
+                    return
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as error:
+            # The pool throws the connection away and checks out another (up to 3 times).
+            raise exc.DisconnectionError(type(error).__name__) from error
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:

@@ -99,10 +99,8 @@ class InstanceFlows:
         expected_version: int | None,
     ) -> bool:
         """The status/notes PATCH checked on a copy (see the module); False: do it locked."""
-        checker = TaskService(reads, self.flow.actor)
         try:
-            instance = checker.get(instance_id)
-            reads.expunge(instance)
+            instance = TaskService(reads, self.flow.actor).read(instance_id, self.flow.today)
         finally:
             reads.rollback()  # the check's snapshot ends here; the version decides below
         self.tasks.check_version(instance, expected_version)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,38 @@ from supplytrack.tasks.state_machine import (
     transition,
 )
 from supplytrack.templates.models import TaskTemplate
+
+
+class InstanceState(Protocol):
+    """What a change of an instance is computed from: a held instance, or a read row of one."""
+
+    @property
+    def id(self) -> int:
+        """The instance's id."""
+
+    @property
+    def status(self) -> TaskStatus:
+        """The instance's status."""
+
+    @property
+    def actual_due(self) -> date:
+        """The instance's actual due."""
+
+    @property
+    def submitted_at(self) -> datetime | None:
+        """The instance's submitted at."""
+
+    @property
+    def completed_at(self) -> datetime | None:
+        """The instance's completed at."""
+
+    @property
+    def notes(self) -> str | None:
+        """The instance's notes."""
+
+    @property
+    def version(self) -> int:
+        """The instance's version."""
 
 
 @dataclass(slots=True)
@@ -221,7 +253,7 @@ class TaskService:
         return move.columns
 
     def ungated_move(
-        self, instance: TaskInstance, target: TaskStatus, reason: str | None
+        self, instance: InstanceState, target: TaskStatus, reason: str | None
     ) -> StatusColumns | None:
         """A move checked through the machine alone; None when it needs the prerequisite gate."""
         move = transition(instance.status, target, self.mover, reason)
@@ -240,7 +272,7 @@ class TaskService:
 
     @staticmethod
     def changed_values(
-        instance: TaskInstance,
+        instance: InstanceState,
         *,
         status: StatusColumns | None = None,
         actual_due: date | None = None,
@@ -283,7 +315,7 @@ class TaskService:
 
     def write_if_unchanged(
         self,
-        instance: TaskInstance,
+        instance: InstanceState,
         *,
         status: StatusColumns | None = None,
         notes: tuple[str | None] | None = None,
@@ -301,7 +333,7 @@ class TaskService:
         return changes
 
     @staticmethod
-    def check_version(instance: TaskInstance, expected_version: int | None) -> None:
+    def check_version(instance: InstanceState, expected_version: int | None) -> None:
         """412 when If-Match no longer names the instance's version."""
         check_version(instance.version, expected_version, f"task instance {instance.id}")
 
