@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.auth",
     "tests.fixtures.factories",
     "tests.fixtures.client",
+    "tests.fixtures.redis_server",
 ]

@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         app.include_router(router)
     if settings.fast_paths:
-        app.add_middleware(FastRoutes, database=database)  # inside RequestMiddleware
+        # Inside RequestMiddleware (request ids, logs, metrics, rate-limit fields).
+        app.add_middleware(FastRoutes, database=database, limiter=app.state.rate_limiter)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

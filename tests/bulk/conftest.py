@@ -1,20 +1,16 @@
 """A small project for bulk tests: milestones A -> B, six suppliers."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import TaskInstanceHistory
-from supplytrack.main import create_app
 from supplytrack.projects.models import Project
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.templates.models import TaskTemplate
-from tests.fixtures.database import TransactionalDatabase
 from tests.fixtures.factories import Factory, days
 
 
@@ -55,21 +51,3 @@ def plant(factory: Factory, session: Session) -> Plant:
     for _ in range(6):
         factory.assign(project, factory.supplier())
     return Plant(project, a, b, session)
-
-
-@pytest.fixture
-def tuned(database: TransactionalDatabase) -> Iterator[Any]:
-    """Build a client on settings changed for one test (job threshold, rate limit ...)."""
-    clients: list[TestClient] = []
-
-    def make(**changes: Any) -> TestClient:
-        database.settings = database.settings.model_copy(update=changes)
-        client = TestClient(
-            create_app(database.settings, database=database), raise_server_exceptions=False
-        )
-        clients.append(client.__enter__())
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)

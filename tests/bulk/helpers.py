@@ -1,5 +1,7 @@
 """Build many instances fast (set-based, as fan-out does) for job and concurrency tests."""
 
+import subprocess
+import sys
 from datetime import timedelta
 
 from sqlalchemy import insert, select, text
@@ -56,3 +58,13 @@ def planned(session: Session, project_id: int, shift: int) -> dict[int, object]:
         .where(TaskInstance.project_id == project_id)
     ).all()
     return {row.id: row.canonical_due + timedelta(days=shift) for row in rows}
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A real `supplytrack worker` process with ``env`` (its output discarded)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "supplytrack", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

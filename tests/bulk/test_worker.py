@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from supplytrack.flows.base import Flow
 from supplytrack.flows.bulk import BulkFlows
 from supplytrack.jobs.models import Job
 from supplytrack.tasks.models import TaskInstance
-from tests.bulk.helpers import many_instances, planned
+from tests.bulk.helpers import many_instances, planned, start_worker
 
 pytestmark = pytest.mark.slow
 SHIFT = 7
@@ -63,15 +61,6 @@ def worker_env(committed_database: Database, tmp_path: Path) -> Iterator[dict[st
     return env
 
 
-def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "supplytrack", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def test_sigkilled_worker_resumes_without_applying_anything_twice(
     committed_database: Database, worker_env: dict[str, str]
 ) -> None:
@@ -85,7 +74,7 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
             DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
         )
         job_id, operation_id = job.id, job.payload["bulkOperationId"]
-    worker = _start(worker_env)
+    worker = start_worker(worker_env)
     try:
         # 150 chunks of 20: the kill lands long before the last one.
         _wait(committed_database, job_id, lambda j: j.processed > 0)
@@ -97,7 +86,7 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
     killed = _job(committed_database, job_id)
     assert killed.state == "RUNNING"
     assert 0 < killed.processed < killed.total == len(expected)
-    restarted = _start(worker_env)
+    restarted = start_worker(worker_env)
     try:
         finished = _wait(committed_database, job_id, lambda j: j.state != "RUNNING")
     finally:

@@ -18,6 +18,7 @@ from supplytrack.auth.repository import token_lookup
 from supplytrack.auth.service import MAX_TOKEN_LENGTH, TokenService, actor_of, digest_of
 from supplytrack.core.context import current_context
 from supplytrack.core.db import Database
+from supplytrack.core.errors import RateLimited
 from supplytrack.core.identity import Actor, Role
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.routing import get_session
@@ -63,12 +64,28 @@ def find_actor(database: Database, raw_token: str) -> Actor | None:
         raise
 
 
-def remember_actor(actor: Actor) -> None:
-    """Name the actor in the request's context (its log line, its audit rows)."""
+def admit(limiter: RateLimiter, actor: Actor, *, bulk: bool = False) -> None:
+    """Name the actor in the request's context and count the request against its limits.
+
+    The context names the actor in the log line and the audit rows; the RateLimit fields go
+    on the answer, and beyond a limit the answer is 429.
+    """
     context = current_context()
     if context is not None:
+        if context.admitted and not bulk:
+            return  # counted on the fast path, which then handed the request on
         context.actor_id = actor.token_id
         context.actor_label = actor.label
+    try:
+        headers = limiter.admit(limiter.rules(actor, bulk=bulk))
+    except RateLimited:
+        if context is not None:
+            context.response_headers = []  # the refusal carries its own fields
+        raise
+    if context is not None:
+        context.admitted = True
+        if headers:
+            context.response_headers = headers  # the bulk rule, counted after, replaces these
 
 
 async def authenticated_actor(
@@ -88,7 +105,7 @@ async def authenticated_actor(
         actor = await run_in_threadpool(_through_session, database, raw_token)
     if actor is None:
         raise InvalidToken
-    remember_actor(actor)
+    admit(request.app.state.rate_limiter, actor)
     return actor
 
 
@@ -121,9 +138,8 @@ Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
 
 
 def rate_limited_manager(request: Request, actor: Manager) -> Actor:
-    """A manager or admin, within the bulk rate limit of its token (429 beyond)."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.hit(f"bulk:{actor.token_id}")
+    """A manager or admin, within the bulk rate limit of its token too (429 beyond)."""
+    admit(request.app.state.rate_limiter, actor, bulk=True)
     return actor
 
 

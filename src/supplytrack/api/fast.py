@@ -33,11 +33,11 @@ from pydantic import ValidationError
 from sqlalchemy import exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from supplytrack.api.deps import DATABASE_ERRORS, find_actor, remember_actor
+from supplytrack.api.deps import DATABASE_ERRORS, admit, find_actor
 from supplytrack.api.tasks import patch_and_read
 from supplytrack.auth.service import MAX_TOKEN_LENGTH
 from supplytrack.core.db import Database
-from supplytrack.core.errors import BadRequest, SupplyTrackError
+from supplytrack.core.errors import BadRequest, RateLimited, SupplyTrackError
 from supplytrack.core.handlers import database_error_response
 from supplytrack.core.identity import Actor, Role
 from supplytrack.core.middleware import replay_body
@@ -49,6 +49,7 @@ from supplytrack.core.pagination import (
     encode_cursor,
     parse_sort,
 )
+from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.routing import UnitOfWork
 from supplytrack.core.schemas import MAX_ID
 from supplytrack.core.time import in_day_range, today
@@ -255,9 +256,10 @@ def _bearer(scope: Scope) -> str:
 class FastRoutes:
     """ASGI middleware: the plain requests of the three hot routes, answered directly."""
 
-    def __init__(self, app: ASGIApp, database: Database) -> None:
+    def __init__(self, app: ASGIApp, database: Database, limiter: RateLimiter) -> None:
         self.app = app
         self.database = database
+        self.limiter = limiter
         engine = database.engine
         self.reads = CompiledReads(engine)
         self.row = _row_converter(self.reads.sqlite)
@@ -378,7 +380,10 @@ class FastRoutes:
             raise Unhandled from error
         if actor is None:
             raise Unhandled  # the route answers 401, exactly as always
-        remember_actor(actor)
+        try:
+            admit(self.limiter, actor)
+        except RateLimited as error:
+            raise Unhandled from error  # the route answers the 429 (refusals are not counted)
         return actor
 
     def _list(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]]:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -27,13 +28,13 @@ from supplytrack.core.db import Database, is_unavailable
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import Role, system_actor
 from supplytrack.core.logging import configure_logging
-from supplytrack.core.queue import queue_location
+from supplytrack.core.queue import queue_at
 from supplytrack.core.settings import get_settings
 from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
 from supplytrack.flows.importer import InstanceImporter
 from supplytrack.flows.tokens import create_demo_tokens, create_token
 from supplytrack.jobs.runner import STOP
-from supplytrack.jobs.worker import consumer_app
+from supplytrack.jobs.worker import Sweeper, consumer_app, worker_database
 
 
 def example(arguments: str) -> str:
@@ -228,7 +229,10 @@ def worker(
     """Run the job queue's consumer (SIGTERM: finish the current chunk, then exit)."""
     settings = get_settings()
     configure_logging(settings)
-    huey, _run_job = consumer_app(queue_location(settings))
+    huey, _run_job = consumer_app(queue_at(settings, consumer=True))
+    sweeper = threading.Thread(
+        target=Sweeper(worker_database()).run, args=(STOP,), name="job-sweeper", daemon=True
+    )
     # Hold SIGTERM and SIGINT until the consumer's handlers are in place: one arriving while
     # it starts would otherwise kill the process instead of stopping it gracefully.
     held = {signal.SIGTERM, signal.SIGINT}
@@ -238,6 +242,7 @@ def worker(
         def _set_signal_handlers(self) -> None:
             super()._set_signal_handlers()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+            sweeper.start()
             log.info("worker ready: SIGTERM finishes the chunk in hand, then exits")
 
         def _handle_signal(self, signum: int, frame: object) -> None:
@@ -245,6 +250,9 @@ def worker(
             super()._handle_signal(signum, frame)
 
     _Consumer(huey, workers=threads, worker_type="thread", graceful_signal="TERM").run()
+    STOP.set()
+    if sweeper.is_alive():  # a job the sweeper runs stops after its chunk in hand, too
+        sweeper.join(timeout=settings.job_lease_seconds)
 
 
 @app.command("import", epilog=example("import history.csv --dry-run"))

@@ -20,6 +20,9 @@ class RequestContext:
     actor_id: int | None = None
     actor_label: str | None = None
     query_count: int = 0
+    admitted: bool = False  # counted against the actor's rate limits
+    # Added to the response as it starts (the rate-limit fields of the request's actor).
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("supplytrack_request", default=None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -13,6 +12,8 @@ from sqlalchemy import text
 from supplytrack.core import metrics
 from supplytrack.core.db import Database
 from supplytrack.core.migrate import current_revision, head_revision
+from supplytrack.core.redis_client import REDIS_ERRORS, client
+from supplytrack.core.settings import Settings
 
 router = APIRouter(tags=["operations"])
 
@@ -26,7 +27,10 @@ def healthz() -> dict[str, str]:
 class Readiness(BaseModel):
     """Whether the service can serve, and each check's result."""
 
-    status: str = Field(description="ready or not ready.")
+    status: str = Field(
+        description="ready; degraded (ready, but Redis is down: see docs/operations.md); or"
+        " not ready (503)."
+    )
     checks: dict[str, str] = Field(description="database, schema, redis: ok or what is wrong.")
 
 
@@ -36,7 +40,7 @@ class Readiness(BaseModel):
     responses={503: {"model": Readiness, "description": "Not ready: see the failing checks."}},
 )
 def readyz(request: Request) -> JSONResponse:
-    """Ready to serve: database reachable, schema at head, Redis reachable when configured."""
+    """Ready to serve: database reachable and schema at head (Redis down: degraded, still 200)."""
     database: Database = request.app.state.database
     checks: dict[str, Any] = {}
     try:
@@ -49,23 +53,25 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as error:
         checks["database"] = f"unreachable: {type(error).__name__}"
         checks["schema"] = "unknown"
-    redis_url = database.settings.redis_url
-    if redis_url:
-        checks["redis"] = _redis_check(redis_url)
-    ready = all(value == "ok" for value in checks.values())
+    if database.settings.redis_url:
+        checks["redis"] = _redis_check(database.settings)
+    # Redis down leaves the service working (jobs wait for the sweeper, limits count per
+    # process): degraded, still ready, so a load balancer keeps sending traffic.
+    ready = all(checks[name] == "ok" for name in ("database", "schema"))
+    status = "not ready" if not ready else "ready"
+    if ready and checks.get("redis", "ok") != "ok":
+        status = "degraded"
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
+        {"status": status, "checks": checks},
         status_code=200 if ready else 503,
         headers=None if ready else {"Retry-After": "5"},
     )
 
 
-def _redis_check(url: str) -> str:
+def _redis_check(settings: Settings) -> str:
     try:
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        client.ping()
-        client.close()
-    except redis.RedisError as error:
+        client(settings).ping()
+    except REDIS_ERRORS as error:
         return f"unreachable: {type(error).__name__}"
     return "ok"
 

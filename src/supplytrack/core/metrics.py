@@ -23,6 +23,17 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
+REDIS_FALLBACKS = Counter(
+    "supplytrack_redis_fallbacks_total",
+    "Calls done without Redis (it failed, or it failed moments ago), by use",
+    ["use"],
+)
+
+
+def redis_fallback(use: str) -> None:
+    """Count one call done without Redis."""
+    REDIS_FALLBACKS.labels(use).inc()
+
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:
     """Record one served request."""

@@ -54,7 +54,11 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
                 state["started"] = True
-                message["headers"] = [*message.get("headers", []), request_id_header]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    request_id_header,
+                    *context.response_headers,
+                ]
             await send(message)
 
         try:

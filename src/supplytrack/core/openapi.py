@@ -18,11 +18,11 @@ _DESCRIPTIONS = {
     412: "If-Match names a version that is no longer current.",
     413: "Request body too large.",
     422: "Validation or business-rule failure.",
-    429: "Rate limited (see Retry-After).",
+    429: "Rate limited (see Retry-After and the RateLimit-* fields; docs/api.md).",
     503: "Database unavailable (see Retry-After).",
 }
-# Every route may answer these whatever it does.
-_ALWAYS = (400, 401, 413, 503)
+# Every route may answer these whatever it does (429: every route counts its requests).
+_ALWAYS = (400, 401, 413, 429, 503)
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:

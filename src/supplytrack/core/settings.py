@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from limits import parse
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./supplytrack.db"
@@ -43,6 +44,17 @@ class Settings(BaseSettings):
     database_timeout: int = Field(5000, ge=1, description="Milliseconds to wait for a lock/pool.")
     database_retries: int = Field(3, ge=0, le=10, description="Retries of transient failures.")
     redis_url: str | None = None
+    redis_prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_]{1,64}$",
+        description="Namespace of every Redis key and queue; derived from DATABASE_URL.",
+    )
+    redis_timeout_ms: int = Field(
+        100, ge=1, le=10_000, description="Connect and command timeout of Redis calls."
+    )
+    redis_retry_seconds: float = Field(
+        5.0, ge=0, le=600, description="After a failed Redis call, how long to do without it."
+    )
     log_level: str = "info"
     log_format: str = Field(
         "auto", description="auto (readable on a terminal, JSON otherwise), json or console."
@@ -58,10 +70,22 @@ class Settings(BaseSettings):
     # Bulk changes above the threshold run as jobs, in chunks of bulk_chunk_size rows.
     bulk_job_threshold: int = Field(5000, ge=1)
     bulk_chunk_size: int = Field(5000, ge=10, le=100_000)
-    bulk_rate_limit: str = Field("30/minute", description="Per token, in the limits syntax.")
+    # Moving windows in the limits syntax ("600/minute", "20/second"), or "off".
+    rate_limit_default: str = Field("6000/minute", description="Per token, on every route.")
+    rate_limit_supplier: str = Field(
+        "3000/minute", description="Per supplier, across all of its tokens, on every route."
+    )
+    bulk_rate_limit: str = Field(
+        "30/minute",
+        validation_alias=AliasChoices("rate_limit_bulk", "bulk_rate_limit"),
+        description="Per token, on bulk submissions (RATE_LIMIT_BULK, or BULK_RATE_LIMIT).",
+    )
     queue_file: str | None = Field(None, description="SQLite file of the embedded job queue.")
     queue_inline: bool = Field(False, description="Run jobs in-process right after commit.")
     job_lease_seconds: int = Field(60, ge=1, description="A silent worker loses its job then.")
+    job_sweep_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often a worker looks for jobs nobody runs."
+    )
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -72,6 +96,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("rate_limit_default", "rate_limit_supplier", "bulk_rate_limit")
+    @classmethod
+    def _known_limit(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
+        try:
+            parse(value)
+        except ValueError as exc:
+            msg = f"{value!r} is not a rate limit such as '600/minute' (or 'off')"
+            raise ValueError(msg) from exc
+        return value
 
     @field_validator("log_level")
     @classmethod

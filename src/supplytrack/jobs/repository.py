@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from supplytrack.jobs.models import Job, JobState
@@ -52,6 +52,33 @@ class JobRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def unattended(
+        self, queued_before: datetime, stale_before: datetime, dead_owners: list[str]
+    ) -> list[int]:
+        """Jobs nobody is running.
+
+        Queued since before ``queued_before`` (their wake-up call was lost or is late), or
+        running with a lease that expired or a worker that died.
+        """
+        stmt = (
+            select(Job.id)
+            .where(
+                or_(
+                    and_(Job.state == JobState.QUEUED, Job.created_at < queued_before),
+                    and_(
+                        Job.state == JobState.RUNNING,
+                        or_(
+                            Job.heartbeat_at.is_(None),
+                            Job.heartbeat_at < stale_before,
+                            Job.owner.in_(dead_owners),
+                        ),
+                    ),
+                )
+            )
+            .order_by(Job.id)
+        )
+        return list(self.session.scalars(stmt))
 
     def live(self) -> list[Job]:
         """Jobs that are queued or running (for recovery when a worker starts)."""

@@ -179,7 +179,14 @@ class JobRunner:
             self._end(session, job, JobState.FAILED)
 
 
-def recover(database: Database) -> list[int]:
-    """Ids of jobs left queued or running (to enqueue again when a worker starts)."""
+def unattended(database: Database, queued_for: timedelta) -> list[int]:
+    """Ids of jobs nobody runs.
+
+    Queued for longer than ``queued_for``, or running with an expired lease or a dead worker
+    (the jobs table is the outbox; queue messages only hurry).
+    """
     with database.session_scope(write=False) as session:
-        return [job.id for job in JobRepository(session).live()]
+        jobs = JobRepository(session)
+        now = utcnow()
+        lease = timedelta(seconds=database.settings.job_lease_seconds)
+        return jobs.unattended(now - queued_for, now - lease, _dead_local_owners(jobs.live()))

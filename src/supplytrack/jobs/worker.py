@@ -1,12 +1,17 @@
 """Handing committed jobs to a worker: the Huey queue, or in-process when QUEUE_INLINE is set.
 
-Jobs are enqueued only after the transaction that created their row commits, so a worker can
-never pick up a job whose row it cannot see (or that was rolled back). Huey's message is only
-a wake-up call: the truth is the jobs table (see jobs/runner.py).
+The jobs table is the outbox. A job is committed with its bulk operation; only then is a
+message put on the queue, and that message is only a wake-up call: when it is lost (Redis
+down, a crash between commit and enqueue) the workers' sweeper finds the job in the table
+and runs it. Claiming a job is one conditional UPDATE (jobs/runner.py), so a job woken twice
+still runs once.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -14,9 +19,12 @@ from huey import Huey
 from sqlalchemy.orm import Session
 
 from supplytrack.core.db import Database
-from supplytrack.core.queue import after_commit, huey_at, queue_location
+from supplytrack.core.queue import QueueAt, after_commit, huey_at, queue_at
+from supplytrack.core.redis_client import breaker
 from supplytrack.core.settings import Settings, get_settings
-from supplytrack.jobs.runner import JobRunner, recover
+from supplytrack.jobs.runner import JobRunner, unattended
+
+log = logging.getLogger("supplytrack.jobs")
 
 
 class JobQueue(Protocol):
@@ -42,15 +50,24 @@ class InlineQueue:
 
 
 class HueyQueue:
-    """Enqueue jobs on Huey (SQLite file embedded, Redis with REDIS_URL)."""
+    """Wake a worker through Huey (SQLite file embedded, Redis with REDIS_URL)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.location = queue_location(settings)
+        self.where = queue_at(settings)
+        # One per process: while the queue is down, committed jobs wait for the sweeper.
+        self.breaker = breaker("queue", f"job queue {self.where.name}", settings)
 
     def submit(self, session: Session, job_id: int) -> None:
-        """Enqueue the job once the transaction that created it has committed."""
-        _huey, run_job = consumer_app(self.location)
-        after_commit(session, lambda: run_job(job_id))
+        """Wake a worker once the job's transaction has committed (never raises after it)."""
+        _huey, run_job = consumer_app(self.where)
+
+        def wake() -> None:
+            run_job(job_id)
+
+        def later() -> None:
+            log.warning("job %s queued without a wake-up call; a worker's sweep runs it", job_id)
+
+        after_commit(session, lambda: self.breaker.call(wake, later))
 
 
 def job_queue(database: Database) -> JobQueue:
@@ -67,22 +84,47 @@ def worker_database() -> Database:
 
 
 @lru_cache(maxsize=8)
-def consumer_app(location: str) -> tuple[Huey, Any]:
-    """The Huey instance at ``location`` and its one task, built on first use (not at import).
+def consumer_app(where: QueueAt) -> tuple[Huey, Any]:
+    """The Huey instance of ``where`` and its one task, built on first use (not at import).
 
     The task runs in ``supplytrack worker``, whose database is its own environment's.
     """
-    huey = huey_at(location)
+    huey = huey_at(where)
 
     @huey.task(name="supplytrack.run_job")
     def run_job(job_id: int) -> None:
         """Run one job to its end (or until its lease is lost)."""
         JobRunner(worker_database()).run(job_id)
 
-    @huey.on_startup()
-    def resume_unfinished_jobs() -> None:
-        """Enqueue every job a previous worker left queued or running (e.g. after SIGKILL)."""
-        for job_id in recover(worker_database()):
-            run_job(job_id)
-
     return huey, run_job
+
+
+class Sweeper:
+    """A worker's look through the jobs table for jobs nobody runs, every JOB_SWEEP_SECONDS.
+
+    It finds what a previous worker left (killed mid-job), jobs whose wake-up call was lost
+    (Redis down at commit time) and jobs whose worker went silent past its lease, and runs
+    them itself, so a committed job runs even while the queue is down.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.interval = database.settings.job_sweep_seconds
+
+    def sweep(self, queued_for: timedelta) -> list[int]:
+        """Run every unattended job (a claim another worker wins is skipped); their ids."""
+        found = unattended(self.database, queued_for)
+        for job_id in found:
+            JobRunner(self.database).run(job_id)
+        return found
+
+    def run(self, stop: threading.Event) -> None:
+        """Sweep until ``stop`` is set: the first time for everything left queued."""
+        queued_for = timedelta(0)
+        while not stop.is_set():
+            try:
+                self.sweep(queued_for)
+            except Exception:
+                log.exception("job sweep failed; trying again in %.0f s", self.interval)
+            queued_for = timedelta(seconds=self.interval)
+            stop.wait(self.interval)
