@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,16 +76,31 @@ def serve(
         bool, typer.Option(help="Start a job worker beside the API (embedded queue only).")
     ] = True,
 ) -> None:
-    """Serve the API with uvicorn (and, on the embedded queue, a job worker beside it)."""
+    """Serve the API with uvicorn (and, on the embedded queue, a job worker beside it).
+
+    SIGTERM or SIGINT: stop accepting, let requests in flight finish (SHUTDOWN_GRACE_SECONDS),
+    stop the job worker after its chunk in hand, exit 0.
+    """
     settings = get_settings()
     configure_logging(settings)
+
+    def stop(_signum: int, _frame: object) -> None:
+        # uvicorn handles the signals while it serves and raises them again once it has
+        # stopped; they land here (as does one that comes before uvicorn is up), and the
+        # finally below stops the job worker before the process exits 0.
+        raise SystemExit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     helper = None
     if with_worker and not settings.redis_url:
         # The embedded queue wants its own consumer process beside the API.
         helper = subprocess.Popen([sys.executable, "-m", "supplytrack", "worker"])
+    metrics_dir = None
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker keeps its own counters; /metrics merges them from this folder.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="supplytrack-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="supplytrack-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         uvicorn.run(
             "supplytrack.main:create_app",
@@ -95,11 +111,27 @@ def serve(
             log_config=None,
             access_log=False,
             proxy_headers=False,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)  # already stopping: finish that
         if helper is not None:
-            helper.terminate()
-            helper.wait(timeout=30)
+            _stop_worker(helper, settings.job_lease_seconds)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _stop_worker(helper: subprocess.Popen[bytes], patience: float) -> None:
+    """SIGTERM the job worker (it finishes its chunk in hand); SIGKILL if it will not go."""
+    if helper.poll() is None:
+        helper.send_signal(signal.SIGTERM)
+    try:
+        helper.wait(timeout=patience)
+    except subprocess.TimeoutExpired:
+        log.warning("the job worker did not stop within %s s; killed", patience)
+        helper.kill()
+        helper.wait()
 
 
 @db_app.command("upgrade", epilog=example("db upgrade"))

@@ -8,6 +8,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -21,6 +22,11 @@ LATENCY = Histogram(
     "HTTP request duration",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+IN_FLIGHT = Gauge(
+    "supplytrack_requests_in_flight",
+    "HTTP requests being served now",
+    multiprocess_mode="livesum",
 )
 
 REDIS_FALLBACKS = Counter(

@@ -47,6 +47,7 @@ class RequestMiddleware:
             context.request_id = incoming
         token = bind_context(context)
         started = time.perf_counter()
+        metrics.IN_FLIGHT.inc()
         state: dict[str, Any] = {"status": 500, "started": False}
         request_id_header = (b"x-request-id", context.request_id.encode())
 
@@ -91,6 +92,7 @@ class RequestMiddleware:
                     send_with_id, 500, "INTERNAL_ERROR", "internal error; quote the request id"
                 )
         finally:
+            metrics.IN_FLIGHT.dec()
             self._log(scope, context, state["status"], started)
             reset_context(token)
 

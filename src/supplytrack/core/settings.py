@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     app_timezone: str = "UTC"
     slow_query_ms: int = Field(200, ge=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    shutdown_grace_seconds: int = Field(
+        30, ge=1, le=3600, description="On SIGTERM, how long requests in flight may take."
+    )
     fast_paths: bool = Field(
         True,
         description="Serve the plain hot requests without FastAPI (api/fast.py); off: FastAPI.",
