@@ -109,3 +109,37 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
     assert actual == expected
     assert len(per_instance) == len(expected)
     assert {count for _, count in per_instance} == {1}
+
+
+def test_sigterm_lets_the_worker_finish_its_chunk_and_exit_0(
+    committed_database: Database, worker_env: dict[str, str]
+) -> None:
+    """Stopped mid-job, the worker ends on a chunk boundary: what it counted is what it wrote."""
+    with committed_database.session_scope() as session:
+        project_id = many_instances(session, suppliers=1500)
+    with committed_database.session_scope() as session:
+        flow = Flow(session, system_actor("test"), committed_database.settings)
+        job = BulkFlows(flow).queue_shift(
+            [project_id],
+            DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
+        )
+        job_id, operation_id = job.id, job.payload["bulkOperationId"]
+    worker = start_worker(worker_env)
+    try:
+        _wait(committed_database, job_id, lambda j: j.processed > 0)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    stopped = _job(committed_database, job_id)
+    assert stopped.state == "RUNNING"
+    assert 0 < stopped.processed < stopped.total
+    assert stopped.processed % 20 == 0  # whole chunks of BULK_CHUNK_SIZE, none half done
+    with committed_database.session_scope(write=False) as session:
+        written = session.scalar(
+            select(func.count())
+            .select_from(TaskInstanceHistory)
+            .where(TaskInstanceHistory.bulk_operation_id == operation_id)
+        )
+    assert written == stopped.processed
