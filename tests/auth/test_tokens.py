@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from supplytrack.auth.models import ApiToken
 from supplytrack.cli import app as cli
 from supplytrack.core.db import Database
+from supplytrack.core.identity import Role
 from supplytrack.core.settings import get_settings
-from tests.fixtures.auth import Caller
+from tests.fixtures.auth import Caller, make_caller
 from tests.fixtures.factories import Factory
 
 
@@ -142,3 +143,37 @@ def test_cli_token_list_fits_80_columns_with_whole_dates(
             assert "shift" in listed.output
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("status", ["SUSPENDED", "INACTIVE"])
+def test_a_suspended_or_inactive_suppliers_tokens_are_refused_everywhere(
+    client: TestClient, session: Session, factory: Factory, manager: Caller, status: str
+) -> None:
+    """On the fast paths and the FastAPI routes alike, reads and writes; ACTIVE again: let in."""
+    project = factory.project()
+    factory.template(project, name="PPAP")
+    supplier = factory.supplier()
+    factory.assign(project, supplier)
+    caller = make_caller(session, Role.SUPPLIER, supplier.id)
+    instance = client.get("/api/task-instances", headers=caller.headers).json()["items"][0]
+    url = f"/api/suppliers/{supplier.id}"
+    moved = client.patch(url, json={"status": status}, headers=manager.headers)
+    assert moved.status_code == 200, moved.text
+
+    for method, path, body in (
+        ("GET", "/api/task-instances", None),  # fast path
+        ("GET", f"/api/task-instances/{instance['id']}", None),  # fast path
+        ("PATCH", f"/api/task-instances/{instance['id']}", {"notes": "still here?"}),
+        ("GET", "/api/projects", None),
+        ("GET", "/api/reports/supplier-performance", None),
+    ):
+        refused = client.request(method, path, json=body, headers=caller.headers)
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["error"]["code"] == "SUPPLIER_NOT_ACTIVE"
+        assert refused.json()["error"]["details"] == [{"supplierId": supplier.id, "status": status}]
+    kept = client.get(f"/api/task-instances/{instance['id']}", headers=manager.headers).json()
+    assert kept["notes"] == instance["notes"]  # the PATCH changed nothing
+
+    back = client.patch(url, json={"status": "ACTIVE"}, headers=manager.headers)
+    assert back.status_code == 200, back.text
+    assert client.get("/api/task-instances", headers=caller.headers).status_code == 200

@@ -376,8 +376,8 @@ class FastRoutes:
     def _actor(self, scope: Scope) -> Actor:
         try:
             actor = find_actor(self.database, _bearer(scope))
-        except DATABASE_ERRORS as error:
-            raise Unhandled from error
+        except (*DATABASE_ERRORS, SupplyTrackError) as error:
+            raise Unhandled from error  # the route answers it (503, 403 ...)
         if actor is None:
             raise Unhandled  # the route answers 401, exactly as always
         try:

@@ -23,3 +23,15 @@ class RoleForbidden(Forbidden):
             f"the {role} role may not do this; allowed roles: {', '.join(allowed)}",
             details=[{"role": role, "allowedRoles": allowed}],
         )
+
+
+class SupplierNotActive(Forbidden):
+    """A supplier token whose supplier is SUSPENDED or INACTIVE: refused until it is ACTIVE."""
+
+    code = "SUPPLIER_NOT_ACTIVE"
+
+    def __init__(self, supplier_id: int, status: str) -> None:
+        super().__init__(
+            f"supplier {supplier_id} is {status}: its tokens are refused until it is ACTIVE",
+            details=[{"supplierId": supplier_id, "status": status}],
+        )

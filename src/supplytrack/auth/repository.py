@@ -13,12 +13,23 @@ from sqlalchemy.orm import Session
 
 from supplytrack.auth.models import ApiToken
 from supplytrack.core.db import AnyRow
+from supplytrack.suppliers.models import Supplier
 
 
 def _by_digest() -> Any:
-    return select(
-        ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.supplier_id, ApiToken.revoked_at
-    ).where(ApiToken.digest == bindparam("q_digest"))
+    # The supplier's status rides along: a suspended or inactive supplier's tokens are refused.
+    return (
+        select(
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.role,
+            ApiToken.supplier_id,
+            ApiToken.revoked_at,
+            Supplier.status,
+        )
+        .outerjoin(Supplier, Supplier.id == ApiToken.supplier_id)
+        .where(ApiToken.digest == bindparam("q_digest"))
+    )
 
 
 class TokenLookup:
@@ -30,7 +41,7 @@ class TokenLookup:
         self.positional = dialect.name == "sqlite"
 
     def find(self, cursor: Any, digest: str) -> tuple[Any, ...] | None:
-        """(id, name, role, supplier_id, revoked_at) of the token with this digest."""
+        """(id, name, role, supplier_id, revoked_at, supplier status) of this digest's token."""
         cursor.execute(self.sql, (digest,) if self.positional else {"q_digest": digest})
         row: tuple[Any, ...] | None = cursor.fetchone()
         return row
@@ -49,7 +60,7 @@ class TokenRepository:
         self.session = session
 
     def by_digest(self, digest: str) -> AnyRow | None:
-        """(id, name, role, supplier_id, revoked_at) of the token with this digest."""
+        """(id, name, role, supplier_id, revoked_at, supplier status) of this digest's token."""
         return self.session.connection().execute(_by_digest(), {"q_digest": digest}).first()
 
     def get(self, token_id: int) -> ApiToken | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.exceptions import InvalidToken
+from supplytrack.auth.exceptions import InvalidToken, SupplierNotActive
 from supplytrack.auth.models import ApiToken
 from supplytrack.auth.repository import TokenRepository
 from supplytrack.core.errors import BusinessRuleError, NotFound
@@ -27,10 +27,17 @@ def digest_of(raw_token: str) -> str:
 
 
 def actor_of(row: Any) -> Actor | None:
-    """The actor of a token row (id, name, role, supplier_id, revoked_at); None: not live."""
+    """The actor of a token row (id, name, role, supplier_id, revoked_at, supplier status).
+
+    None when the token is unknown or revoked; SupplierNotActive (403) when it is a supplier's
+    and that supplier is SUSPENDED or INACTIVE.
+    """
     if row is None or row[4] is not None:
         return None
-    return Actor(row[0], Role(row[2]), row[1], row[3])
+    role = Role(row[2])
+    if role == Role.SUPPLIER and row[5] != "ACTIVE":
+        raise SupplierNotActive(row[3], str(row[5]))
+    return Actor(row[0], role, row[1], row[3])
 
 
 class TokenService:

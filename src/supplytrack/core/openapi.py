@@ -12,7 +12,7 @@ from supplytrack.core.schemas import MAX_ID, ErrorEnvelope
 _DESCRIPTIONS = {
     400: "Malformed request (bad JSON, bad cursor, bad sort).",
     401: "No token, or an unknown or revoked one.",
-    403: "The token's role may not do this.",
+    403: "The token's role may not do this, or its supplier is not ACTIVE.",
     404: "Not found, or not visible to this token.",
     409: "Conflicts with the current state.",
     412: "If-Match names a version that is no longer current.",
@@ -21,8 +21,9 @@ _DESCRIPTIONS = {
     429: "Rate limited (see Retry-After and the RateLimit-* fields; docs/api.md).",
     503: "Database unavailable (see Retry-After).",
 }
-# Every route may answer these whatever it does (429: every route counts its requests).
-_ALWAYS = (400, 401, 413, 429, 503)
+# Every route may answer these whatever it does (403: a supplier token whose supplier is not
+# ACTIVE; 429: every route counts its requests).
+_ALWAYS = (400, 401, 403, 413, 429, 503)
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
