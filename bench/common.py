@@ -208,11 +208,7 @@ def serve(
         )
     server = Server(process, port, log)
     try:
-        deadline = time.monotonic() + 60
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_healthy(process, port, log, "the server")
         yield server
     finally:
         process.terminate()
@@ -221,6 +217,15 @@ def serve(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)  # the group we started, and only it
             process.wait()
+
+
+def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path, what: str) -> None:
+    """Wait (60 s at most) until /healthz on ``port`` answers; exit with the log if not."""
+    deadline = time.monotonic() + 60
+    while not _healthy(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"{what} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
 
 
 def _healthy(port: int) -> bool:

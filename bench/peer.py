@@ -27,7 +27,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from common import (
     percentile,
     prepare,
     serve,
+    wait_healthy,
     wait_quiet,
 )
 from floor import concurrent_replay, connect
@@ -131,11 +131,7 @@ def peer_server(directory: Path, url: str) -> Iterator[int]:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the peer did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_healthy(process, port, log, "the peer")
         yield port
     finally:
         _kill_group(process.pid, signal.SIGTERM)  # the primary stops its workers
@@ -153,12 +149,6 @@ def supplytrack_server(url: str) -> Iterator[Server]:
             yield server
         finally:  # the workers too; then serve() waits for its process (SIGKILL after 30 s)
             _kill_group(server.process.pid, signal.SIGTERM)
-
-
-def _healthy(port: int) -> bool:
-    with contextlib.suppress(OSError):
-        return Client(port).call("GET", "/healthz")[0] == 200
-    return False
 
 
 # Data, checks, load ----------------------------------------------------------------------

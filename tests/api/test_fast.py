@@ -9,7 +9,6 @@ route, and still answer the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +21,8 @@ from supplytrack.api import fast
 from supplytrack.auth.models import ApiToken
 from supplytrack.core.identity import Role
 from supplytrack.core.time import today, utcnow
-from supplytrack.main import create_app
 from supplytrack.tasks.models import TaskInstance
 from tests.fixtures.auth import Caller, make_caller
-from tests.fixtures.database import TransactionalDatabase
 from tests.fixtures.factories import Factory, days
 
 
@@ -41,18 +38,6 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(fast, "_send", counting)
     return answered
-
-
-@pytest.fixture
-def pair(database: TransactionalDatabase) -> Iterator[tuple[TestClient, TestClient]]:
-    """(fast, plain): the same application with and without the fast path."""
-    on = create_app(database.settings.model_copy(update={"fast_paths": True}), database=database)
-    off = create_app(database.settings.model_copy(update={"fast_paths": False}), database=database)
-    with (
-        TestClient(on, raise_server_exceptions=False) as a,
-        TestClient(off, raise_server_exceptions=False) as b,
-    ):
-        yield a, b
 
 
 @pytest.fixture

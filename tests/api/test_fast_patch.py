@@ -9,7 +9,6 @@ the same; plain PATCHes must have been answered by the fast path, the others by 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +20,8 @@ from sqlalchemy.orm import Session
 from supplytrack.api import fast
 from supplytrack.core.identity import Role
 from supplytrack.core.routing import UnitOfWork
-from supplytrack.main import create_app
 from supplytrack.tasks.models import TaskInstance
 from tests.fixtures.auth import Caller, make_caller
-from tests.fixtures.database import TransactionalDatabase
 from tests.fixtures.factories import Factory, days
 
 _DIFFERENT = {"id", "supplierId", "supplierProjectId", "createdAt", "updatedAt", "submittedAt"}
@@ -99,18 +96,6 @@ def answered(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 
     monkeypatch.setattr(fast, "_send", counting)
     return sent
-
-
-@pytest.fixture
-def pair(database: TransactionalDatabase) -> Iterator[tuple[TestClient, TestClient]]:
-    """(fast, plain): the same application with and without the fast path."""
-    on = create_app(database.settings.model_copy(update={"fast_paths": True}), database=database)
-    off = create_app(database.settings.model_copy(update={"fast_paths": False}), database=database)
-    with (
-        TestClient(on, raise_server_exceptions=False) as a,
-        TestClient(off, raise_server_exceptions=False) as b,
-    ):
-        yield a, b
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -92,57 +93,49 @@ def test_only_admins_manage_tokens(client: TestClient, manager: Caller, viewer: 
         )
 
 
-def test_cli_create_list_revoke(
-    committed_database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def runner(committed_database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The CLI on a committed database of the test's own."""
     monkeypatch.setenv("DATABASE_URL", committed_database.url)
     monkeypatch.setenv("LOG_LEVEL", "warning")
     get_settings.cache_clear()
-    runner = CliRunner()
-    try:
-        created = runner.invoke(cli, ["tokens", "create", "--role", "manager", "--name", "ops"])
-        assert created.exit_code == 0, created.output
-        raw = created.output.strip().splitlines()[-1]
-        assert raw.startswith("st_")
-        listed = runner.invoke(cli, ["tokens", "list"])
-        assert "ops" in listed.output
-        assert raw not in listed.output
-        with committed_database.session_scope() as session:
-            token_id = session.scalars(select(ApiToken.id).where(ApiToken.name == "ops")).one()
-        assert runner.invoke(cli, ["tokens", "revoke", str(token_id)]).exit_code == 0
-        assert "ops" not in runner.invoke(cli, ["tokens", "list"]).output
-        bad = runner.invoke(cli, ["tokens", "create", "--role", "supplier"])
-        assert bad.exit_code == 2
-    finally:
-        get_settings.cache_clear()
-
-
-def test_cli_token_list_fits_80_columns_with_whole_dates(
-    committed_database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", committed_database.url)
-    monkeypatch.setenv("LOG_LEVEL", "warning")
+    yield CliRunner()
     get_settings.cache_clear()
-    runner = CliRunner()
+
+
+def test_cli_create_list_revoke(committed_database: Database, runner: CliRunner) -> None:
+    created = runner.invoke(cli, ["tokens", "create", "--role", "manager", "--name", "ops"])
+    assert created.exit_code == 0, created.output
+    raw = created.output.strip().splitlines()[-1]
+    assert raw.startswith("st_")
+    listed = runner.invoke(cli, ["tokens", "list"])
+    assert "ops" in listed.output
+    assert raw not in listed.output
+    with committed_database.session_scope() as session:
+        token_id = session.scalars(select(ApiToken.id).where(ApiToken.name == "ops")).one()
+    assert runner.invoke(cli, ["tokens", "revoke", str(token_id)]).exit_code == 0
+    assert "ops" not in runner.invoke(cli, ["tokens", "list"]).output
+    bad = runner.invoke(cli, ["tokens", "create", "--role", "supplier"])
+    assert bad.exit_code == 2
+
+
+def test_cli_token_list_fits_80_columns_with_whole_dates(runner: CliRunner) -> None:
     name = "ERP integration of the stamping plant, night shift"
-    try:
-        for role in ("manager", "viewer"):
-            made = runner.invoke(cli, ["tokens", "create", "--role", role, "--name", name])
-            assert made.exit_code == 0, made.output
-        assert runner.invoke(cli, ["tokens", "revoke", "2"]).exit_code == 0
-        for flags in ([], ["--include-revoked"]):
-            listed = runner.invoke(cli, ["tokens", "list", *flags], env={"COLUMNS": "80"})
-            assert listed.exit_code == 0, listed.output
-            lines = listed.output.splitlines()
-            assert max(len(line.rstrip()) for line in lines) <= 80, listed.output
-            # Created (and revoked) instants are whole: YYYY-MM-DD HH:MM, never cut with "...".
-            stamps = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", listed.output)
-            assert len(stamps) == (3 if flags else 1), listed.output
-            assert "…" not in listed.output
-            assert "ERP" in listed.output
-            assert "shift" in listed.output
-    finally:
-        get_settings.cache_clear()
+    for role in ("manager", "viewer"):
+        made = runner.invoke(cli, ["tokens", "create", "--role", role, "--name", name])
+        assert made.exit_code == 0, made.output
+    assert runner.invoke(cli, ["tokens", "revoke", "2"]).exit_code == 0
+    for flags in ([], ["--include-revoked"]):
+        listed = runner.invoke(cli, ["tokens", "list", *flags], env={"COLUMNS": "80"})
+        assert listed.exit_code == 0, listed.output
+        lines = listed.output.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= 80, listed.output
+        # Created (and revoked) instants are whole: YYYY-MM-DD HH:MM, never cut with "...".
+        stamps = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", listed.output)
+        assert len(stamps) == (3 if flags else 1), listed.output
+        assert "…" not in listed.output
+        assert "ERP" in listed.output
+        assert "shift" in listed.output
 
 
 @pytest.mark.parametrize("status", ["SUSPENDED", "INACTIVE"])

@@ -42,6 +42,17 @@ def _wait(database: Database, job_id: int, done: object, deadline: float = 90) -
     pytest.fail(f"job {job_id} did not get there in {deadline} s: {_job(database, job_id)}")
 
 
+def _queue_shift(database: Database, project_id: int) -> tuple[int, int]:
+    """Commit a job shifting the project by SHIFT days (no worker yet); (job id, operation id)."""
+    with database.session_scope() as session:
+        flow = Flow(session, system_actor("test"), database.settings)
+        job = BulkFlows(flow).queue_shift(
+            [project_id],
+            DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
+        )
+        return job.id, int(job.payload["bulkOperationId"])
+
+
 @pytest.fixture
 def worker_env(committed_database: Database, tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {
@@ -68,12 +79,7 @@ def test_sigkilled_worker_resumes_without_applying_anything_twice(
         project_id = many_instances(session, suppliers=1500)
     with committed_database.session_scope() as session:
         expected = planned(session, project_id, SHIFT)
-        flow = Flow(session, system_actor("test"), committed_database.settings)
-        job = BulkFlows(flow).queue_shift(
-            [project_id],
-            DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
-        )
-        job_id, operation_id = job.id, job.payload["bulkOperationId"]
+    job_id, operation_id = _queue_shift(committed_database, project_id)
     worker = start_worker(worker_env)
     try:
         # 150 chunks of 20: the kill lands long before the last one.
@@ -117,13 +123,7 @@ def test_sigterm_lets_the_worker_finish_its_chunk_and_exit_0(
     """Stopped mid-job, the worker ends on a chunk boundary: what it counted is what it wrote."""
     with committed_database.session_scope() as session:
         project_id = many_instances(session, suppliers=1500)
-    with committed_database.session_scope() as session:
-        flow = Flow(session, system_actor("test"), committed_database.settings)
-        job = BulkFlows(flow).queue_shift(
-            [project_id],
-            DateChange.model_validate({"shiftDays": SHIFT, "reasonCode": "PLAN_CHANGE"}),
-        )
-        job_id, operation_id = job.id, job.payload["bulkOperationId"]
+    job_id, operation_id = _queue_shift(committed_database, project_id)
     worker = start_worker(worker_env)
     try:
         _wait(committed_database, job_id, lambda j: j.processed > 0)

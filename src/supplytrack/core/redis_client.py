@@ -99,14 +99,12 @@ class Breaker:
         name: str,
         cooldown: float = 5.0,
         errors: tuple[type[BaseException], ...] = REDIS_ERRORS,
-        on_change: Callable[[str, bool], None] | None = None,
         use: str = "other",
     ) -> None:
         self.name = name
         self.use = use  # the metrics label
         self.cooldown = cooldown
         self.errors = errors
-        self.on_change = on_change
         self._open_until = 0.0
         self._lock = threading.Lock()
 
@@ -142,12 +140,8 @@ class Breaker:
                 error,
                 self.cooldown,
             )
-            if self.on_change is not None:
-                self.on_change(self.name, False)
 
     def _reset(self) -> None:
         with self._lock:
             self._open_until = 0.0
         log.warning("%s available again", self.name)
-        if self.on_change is not None:
-            self.on_change(self.name, True)
