@@ -194,7 +194,9 @@ class InProcess:
         from supplytrack.main import create_app
 
         get_settings.cache_clear()
-        self.settings = Settings(database_url=url, log_level="warning", **settings)
+        # The floor replays what a request sends to the database: nothing may come from a cache.
+        values: dict[str, Any] = {"cache_enabled": False, "cache_warm": False, **settings}
+        self.settings = Settings(database_url=url, log_level="warning", **values)
         self.database = Database(self.settings)
         self.app = create_app(self.settings, self.database)
 

@@ -6,6 +6,8 @@ The server (``supplytrack serve --workers 2``) answers GET /api/reports/supplier
 sends (captured in-process) through the bare driver. GET /api/reports/task-instances?format=csv
 is downloaded whole: rows/s and the server workers' resident memory sampled during the download,
 beside the floor: the same SELECT through a bare server-side cursor and the csv module.
+The cache is off here (CACHE_ENABLED=false): these are the figures of computing the reports;
+bench/cache.py measures a first call and its cached repeat.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def main() -> None:
     context: dict[str, Any] = {"engine": args.engine, "load before": wait_quiet(args.quiet_load)}
     rows: list[Row] = []
     counts = []
-    with serve(url) as server:
+    with serve(url, CACHE_ENABLED="false") as server:
         for label, path in reports.items():
             product, floor, statements = timed_report(url, server, token, path, args.repeat)
             counts.append(f"{label}: {statements} statements")

@@ -39,6 +39,8 @@ ORDER = [
     "bulk undo",
     "bulk status",
     "import",
+    "cache warm",
+    "cache clear",
     "db current",
     "db downgrade",
     "serve",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +21,7 @@ from supplytrack.api.suppliers import router as suppliers_router
 from supplytrack.api.tasks import router as tasks_router
 from supplytrack.api.templates import router as templates_router
 from supplytrack.api.tokens import router as tokens_router
+from supplytrack.api.warm import warm
 from supplytrack.core.db import Database
 from supplytrack.core.handlers import install_error_handlers
 from supplytrack.core.health import router as health_router
@@ -27,6 +30,8 @@ from supplytrack.core.middleware import RequestMiddleware
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.settings import Settings, get_settings
 from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
+
+log = logging.getLogger("supplytrack.cache")
 
 DESCRIPTION = """
 Supplier launch programs: milestones planned once per project, fanned out to every supplier,
@@ -39,6 +44,15 @@ back in `If-Match` on PATCH, PUT and DELETE to be told (412) when someone change
 """
 
 
+async def _warm(app: FastAPI) -> None:
+    try:
+        await warm(app)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("cache warming failed; reads fill the cache as they come")
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the application; tests pass their own settings and database."""
     settings = settings or get_settings()
@@ -47,8 +61,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     configure_logging(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Warm while already serving: a slow report must not hold the server's start back.
+        warming = asyncio.create_task(_warm(app)) if settings.cache_warm else None
         yield
+        if warming is not None:
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
         if owns_database:
             database.dispose()
 

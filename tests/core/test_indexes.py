@@ -193,7 +193,10 @@ def _shape(session: Session) -> None:
 @pytest.fixture(scope="module")
 def indexed(database_factory: DatabaseFactory) -> Iterator[Indexed]:
     """The data set, built once for this module."""
-    database = Database(settings_for(database_factory.fresh("indexes"), redis_url=None))
+    # The plans of what requests send: nothing may be answered from the cache.
+    database = Database(
+        settings_for(database_factory.fresh("indexes"), redis_url=None, cache_enabled=False)
+    )
     project_id, instance_id, manager, supplier = _build(database)
     with app_client(database.settings, database=database) as client:
         yield Indexed(

@@ -28,6 +28,12 @@ HISTORY = 12
 SMALL, LARGE = 3, 60
 
 
+@pytest.fixture(autouse=True)
+def _uncached(database: Database) -> None:
+    """Budgets count what a request sends to the database: nothing comes from the cache."""
+    database.cache.enabled = False
+
+
 @dataclass
 class World:
     """One project with enough of everything to fill the large page."""

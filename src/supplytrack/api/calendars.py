@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from supplytrack.api.cached import CALENDARS, cached_model
 from supplytrack.api.deps import AnyActor, AppSettings, DbSession, Manager, flow_of
 from supplytrack.calendars.schemas import CalendarRead, CalendarUpdate
 from supplytrack.calendars.service import CalendarView
@@ -25,6 +26,7 @@ def _one(response: Response, view: CalendarView) -> CalendarRead:
 
 @router.get("", responses=responses(403, 404, 422))
 def get_calendar(
+    request: Request,
     project_id: PathId,
     actor: AnyActor,
     session: DbSession,
@@ -32,7 +34,14 @@ def get_calendar(
     response: Response,
 ) -> CalendarRead:
     """The project's working weekdays and holidays."""
-    return _one(response, ProjectFlows(flow_of(session, actor, settings)).calendar(project_id))
+
+    def create() -> CalendarRead:
+        view = ProjectFlows(flow_of(session, actor, settings)).calendar(project_id)
+        return CalendarRead.model_validate(view)
+
+    read = cached_model(request, actor, "calendars", CALENDARS, CalendarRead, create)
+    set_etag(response, read.version)
+    return read
 
 
 @router.put("", responses=responses(403, 404, 412, 422))

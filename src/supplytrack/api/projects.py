@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from supplytrack.api.cached import PROJECTS, cached_model
 from supplytrack.api.deps import AnyActor, AppSettings, DbSession, Manager, flow_of
 from supplytrack.api.params import project_sort
 from supplytrack.core.http import expected_version, set_etag
@@ -29,6 +30,7 @@ def _one(response: Response, project: object) -> ProjectRead:
 
 @router.get("", responses=responses(403, 422))
 def list_projects(
+    request: Request,
     actor: AnyActor,
     session: DbSession,
     sort: Annotated[Sort, Depends(project_sort)],
@@ -40,13 +42,17 @@ def list_projects(
     cursor: Cursor = None,
 ) -> Page[ProjectRead]:
     """List projects (a supplier sees those it is assigned to)."""
-    rows = ProjectService(session, actor).page(
-        status=status_filter, search=q, sort=sort, cursor=cursor, limit=limit
-    )
-    items, next_cursor = page_of(rows, sort, limit)
-    return Page[ProjectRead](
-        items=[ProjectRead.model_validate(row) for row in items], next_cursor=next_cursor
-    )
+
+    def create() -> Page[ProjectRead]:
+        rows = ProjectService(session, actor).page(
+            status=status_filter, search=q, sort=sort, cursor=cursor, limit=limit
+        )
+        items, next_cursor = page_of(rows, sort, limit)
+        return Page[ProjectRead](
+            items=[ProjectRead.model_validate(row) for row in items], next_cursor=next_cursor
+        )
+
+    return cached_model(request, actor, "projects", PROJECTS, Page[ProjectRead], create)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=responses(403, 409, 422))
@@ -61,10 +67,16 @@ def create_project(
 
 @router.get("/{project_id}", responses=responses(403, 404, 422))
 def get_project(
-    project_id: PathId, actor: AnyActor, session: DbSession, response: Response
+    request: Request, project_id: PathId, actor: AnyActor, session: DbSession, response: Response
 ) -> ProjectRead:
     """One project, with its ETag."""
-    return _one(response, ProjectService(session, actor).get(project_id))
+
+    def create() -> ProjectRead:
+        return ProjectRead.model_validate(ProjectService(session, actor).get(project_id))
+
+    read = cached_model(request, actor, "projects", PROJECTS, ProjectRead, create)
+    set_etag(response, read.version)
+    return read
 
 
 @router.patch("/{project_id}", responses=responses(403, 404, 409, 412, 422))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from supplytrack.api.cached import cached_report
 from supplytrack.api.deps import AnyActor, AppSettings
 from supplytrack.core.db import Database
 from supplytrack.core.errors import BusinessRuleError
@@ -51,6 +52,7 @@ ReadSession = Annotated[Session, Depends(read_session)]
 
 @router.get("/supplier-performance", responses={**responses(403, 404, 422), **_FILES})
 def supplier_performance(
+    request: Request,
     actor: AnyActor,
     session: ReadSession,
     settings: AppSettings,
@@ -93,14 +95,19 @@ def supplier_performance(
     if format != "json":
         rows, _ = service.performance_page(window, min_completed, sort, None, None)
         return exports.respond(format, exports.PERFORMANCE, rows, "supplier-performance")  # type: ignore[return-value]
-    rows, following = service.performance_page(window, min_completed, sort, cursor, limit)
-    return Page[SupplierPerformance](
-        items=[SupplierPerformance.model_validate(row) for row in rows], next_cursor=following
-    )
+
+    def create() -> Page[SupplierPerformance]:
+        rows, following = service.performance_page(window, min_completed, sort, cursor, limit)
+        return Page[SupplierPerformance](
+            items=[SupplierPerformance.model_validate(row) for row in rows], next_cursor=following
+        )
+
+    return cached_report(request, actor, Page[SupplierPerformance], create)
 
 
 @router.get("/project-status", responses={**responses(403, 404, 422), **_FILES})
 def project_status(
+    request: Request,
     actor: AnyActor,
     session: ReadSession,
     settings: AppSettings,
@@ -121,10 +128,14 @@ def project_status(
             for milestone in project["milestones"]
         ]
         return exports.respond(format, exports.PROJECT_STATUS, flat, "project-status")  # type: ignore[return-value]
-    rows, following = service.project_status(project_id, cursor, limit)
-    return Page[ProjectStatus](
-        items=[ProjectStatus.model_validate(row) for row in rows], next_cursor=following
-    )
+
+    def create() -> Page[ProjectStatus]:
+        rows, following = service.project_status(project_id, cursor, limit)
+        return Page[ProjectStatus](
+            items=[ProjectStatus.model_validate(row) for row in rows], next_cursor=following
+        )
+
+    return cached_report(request, actor, Page[ProjectStatus], create)
 
 
 @router.get(

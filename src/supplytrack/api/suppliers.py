@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from supplytrack.api.cached import SUPPLIERS, cached_model
 from supplytrack.api.deps import AnyActor, AppSettings, DbSession, Manager, flow_of
 from supplytrack.api.params import supplier_sort
 from supplytrack.core.http import expected_version, set_etag
@@ -58,6 +59,7 @@ def _one(response: Response, view: SupplierView) -> SupplierRead:
 
 @router.get("", responses=responses(403, 422))
 def list_suppliers(
+    request: Request,
     actor: AnyActor,
     session: DbSession,
     sort: Annotated[Sort, Depends(supplier_sort)],
@@ -70,18 +72,22 @@ def list_suppliers(
     cursor: Cursor = None,
 ) -> Page[SupplierRead]:
     """List suppliers (a supplier token sees itself only)."""
-    views = SupplierService(session, actor).page(
-        status=status_filter,
-        capability=capability,
-        search=q,
-        sort=sort,
-        cursor=cursor,
-        limit=limit,
-    )
-    suppliers, next_cursor = page_of([view[0] for view in views], sort, limit)
-    return Page[SupplierRead](
-        items=[_read(v) for v in views[: len(suppliers)]], next_cursor=next_cursor
-    )
+
+    def create() -> Page[SupplierRead]:
+        views = SupplierService(session, actor).page(
+            status=status_filter,
+            capability=capability,
+            search=q,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+        )
+        suppliers, next_cursor = page_of([view[0] for view in views], sort, limit)
+        return Page[SupplierRead](
+            items=[_read(v) for v in views[: len(suppliers)]], next_cursor=next_cursor
+        )
+
+    return cached_model(request, actor, "suppliers", SUPPLIERS, Page[SupplierRead], create)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=responses(403, 409, 422))
@@ -96,11 +102,17 @@ def create_supplier(
 
 @router.get("/{supplier_id}", responses=responses(403, 404, 422))
 def get_supplier(
-    supplier_id: PathId, actor: AnyActor, session: DbSession, response: Response
+    request: Request, supplier_id: PathId, actor: AnyActor, session: DbSession, response: Response
 ) -> SupplierRead:
     """One supplier with its capabilities and ETag."""
-    service = SupplierService(session, actor)
-    return _one(response, service.view(service.get(supplier_id)))
+
+    def create() -> SupplierRead:
+        service = SupplierService(session, actor)
+        return _read(service.view(service.get(supplier_id)))
+
+    read = cached_model(request, actor, "suppliers", SUPPLIERS, SupplierRead, create)
+    set_etag(response, read.version)
+    return read
 
 
 @router.patch("/{supplier_id}", responses=responses(403, 404, 409, 412, 422))

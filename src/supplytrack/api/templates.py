@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
+from supplytrack.api.cached import TEMPLATES, cached_model
 from supplytrack.api.deps import AnyActor, AppSettings, DbSession, Manager, flow_of
 from supplytrack.api.params import template_sort
 from supplytrack.core.http import expected_version, set_etag
@@ -52,6 +53,7 @@ def _one(response: Response, view: TemplateView) -> TemplateRead:
 
 @router.get("/api/projects/{project_id}/task-templates", responses=responses(403, 404, 422))
 def list_templates(
+    request: Request,
     project_id: PathId,
     actor: AnyActor,
     session: DbSession,
@@ -61,13 +63,17 @@ def list_templates(
     cursor: Cursor = None,
 ) -> Page[TemplateRead]:
     """The milestones of a project with their prerequisites."""
-    views = MilestoneFlows(flow_of(session, actor, settings)).page(
-        project_id, sort=sort, cursor=cursor, limit=limit
-    )
-    templates, next_cursor = page_of([view[0] for view in views], sort, limit)
-    return Page[TemplateRead](
-        items=[_read(view) for view in views[: len(templates)]], next_cursor=next_cursor
-    )
+
+    def create() -> Page[TemplateRead]:
+        views = MilestoneFlows(flow_of(session, actor, settings)).page(
+            project_id, sort=sort, cursor=cursor, limit=limit
+        )
+        templates, next_cursor = page_of([view[0] for view in views], sort, limit)
+        return Page[TemplateRead](
+            items=[_read(view) for view in views[: len(templates)]], next_cursor=next_cursor
+        )
+
+    return cached_model(request, actor, "templates", TEMPLATES, Page[TemplateRead], create)
 
 
 @router.post(
@@ -92,11 +98,17 @@ def create_template(
 
 @router.get("/api/task-templates/{template_id}", responses=responses(403, 404, 422))
 def get_template(
-    template_id: PathId, actor: AnyActor, session: DbSession, response: Response
+    request: Request, template_id: PathId, actor: AnyActor, session: DbSession, response: Response
 ) -> TemplateRead:
     """One milestone with its prerequisites and ETag."""
-    service = TemplateService(session, actor)
-    return _one(response, service.view(service.get(template_id)))
+
+    def create() -> TemplateRead:
+        service = TemplateService(session, actor)
+        return _read(service.view(service.get(template_id)))
+
+    read = cached_model(request, actor, "templates", TEMPLATES, TemplateRead, create)
+    set_etag(response, read.version)
+    return read
 
 
 @router.patch("/api/task-templates/{template_id}", responses=responses(403, 404, 409, 412, 422))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import exc
 
+from supplytrack.api.warm import warm
 from supplytrack.auth.service import TokenService
 from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.demo import demo_data
@@ -36,6 +38,7 @@ from supplytrack.flows.importer import InstanceImporter
 from supplytrack.flows.tokens import create_demo_tokens, create_token
 from supplytrack.jobs.runner import STOP
 from supplytrack.jobs.worker import Sweeper, consumer_app, worker_database
+from supplytrack.main import create_app
 
 
 def example(arguments: str) -> str:
@@ -53,7 +56,11 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 tokens_app = typer.Typer(
     help="API tokens (shown once, stored as SHA-256 digests).", no_args_is_help=True
 )
+cache_app = typer.Typer(
+    help="The read cache (exactly invalidated by every committed write).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
+app.add_typer(cache_app, name="cache")
 app.add_typer(bulk_app, name="bulk")
 app.command("demo-data", epilog=example("demo-data --scale small --seed 1 --if-empty"))(demo_data)
 app.add_typer(tokens_app, name="tokens")
@@ -252,6 +259,48 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) ->
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(code=2) from error
     console.print(f"token {token_id} revoked")
+
+
+@cache_app.command("warm", epilog=example("cache warm"))
+def cache_warm() -> None:
+    """Fill the cache with the reads most people open first (projects, suppliers, reports).
+
+    With REDIS_URL the values land in Redis for every server; without it, each server
+    process keeps its own cache in memory and warms it as it starts (CACHE_WARM), so this
+    only shows which reads warming does and how long each takes.
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    if not settings.cache_enabled:
+        console.print("the cache is off (CACHE_ENABLED=false): nothing to warm")
+        return
+    application = create_app(settings)
+    try:
+        done = asyncio.run(warm(application))
+    finally:
+        application.state.database.dispose()
+    table = Table("read", "status", "ms")
+    for item in done:
+        table.add_row(item.path, str(item.status), f"{item.seconds * 1000:.0f}")
+    console.print(table)
+    where = "Redis" if settings.redis_url else "this command's memory only (see --help)"
+    console.print(f"{len(done)} reads warmed into {where}")
+    if any(item.status != 200 for item in done):
+        raise typer.Exit(code=1)
+
+
+@cache_app.command("clear", epilog=example("cache clear"))
+def cache_clear() -> None:
+    """Invalidate every cached value, in every process.
+
+    For changes made outside the service, such as a restore or a hand-written UPDATE.
+    """
+    database = _database()
+    try:
+        database.cache.clear()
+    finally:
+        database.dispose()
+    console.print("cache cleared: every process reads the database again")
 
 
 @app.command(epilog=example("worker"))

@@ -64,6 +64,7 @@ def demo_data(
                 today.date() if today else current_day(),
                 progress=progress,
             )
+        database.cache.clear()  # loaded beside the sessions: tell running servers
     except DatabaseNotEmpty as error:
         if if_empty:
             console.print("demo data skipped: the database already holds data")

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
 from supplytrack.core.settings import Settings
 from supplytrack.core.writer_gate import gate_for
@@ -338,6 +339,11 @@ class Database:
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self._sessions = sessionmaker(expire_on_commit=False)
         self.raw_reader = RawReader(self.engine)
+        # Every committed session transaction invalidates what it wrote, in every process.
+        own = settings if url is None else settings.model_copy(update={"database_url": self.url})
+        self.cache = Cache(own)
+        track_writes(self.engine)
+        invalidate_on_commit(self._sessions, self.cache)
 
     @property
     def is_sqlite(self) -> bool:

@@ -36,6 +36,28 @@ REDIS_FALLBACKS = Counter(
 )
 
 
+CACHE_LOOKUPS = Counter(
+    "supplytrack_cache_lookups_total",
+    "Cached reads by namespace and result (hit, miss, or bypass while the board is unreachable)",
+    ["namespace", "result"],
+)
+CACHE_INVALIDATIONS = Counter(
+    "supplytrack_cache_invalidations_total",
+    "Generation bumps after committed writes, by table ('*': everything)",
+    ["table"],
+)
+
+
+def cache_lookup(namespace: str, result: str) -> None:
+    """Count one cached read."""
+    CACHE_LOOKUPS.labels(namespace, result).inc()
+
+
+def cache_invalidation(table: str) -> None:
+    """Count one invalidation of a table's cached reads."""
+    CACHE_INVALIDATIONS.labels(table).inc()
+
+
 def redis_fallback(use: str) -> None:
     """Count one call done without Redis."""
     REDIS_FALLBACKS.labels(use).inc()

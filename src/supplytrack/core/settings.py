@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     redis_retry_seconds: float = Field(
         5.0, ge=0, le=600, description="After a failed Redis call, how long to do without it."
     )
+    cache_enabled: bool = Field(
+        True, description="Cache reads (exactly invalidated by every committed write)."
+    )
+    cache_ttl_seconds: int = Field(
+        300, ge=1, le=86_400, description="How long a cached value lives at most."
+    )
+    cache_warm: bool = Field(
+        True, description="Warm the cache as each server process starts (api/warm.py)."
+    )
+    cache_max_entries: int = Field(
+        10_000, ge=10, le=10_000_000, description="Bound of the in-process cache (no Redis)."
+    )
     log_level: str = "info"
     log_format: str = Field(
         "auto", description="auto (readable on a terminal, JSON otherwise), json or console."

@@ -1,0 +1,184 @@
+"""Two `supplytrack serve` processes on one database: a write on one is read on the other.
+
+Each process caches in its own memory (SQLite: the generations are in a file beside the
+database) or in Redis (PostgreSQL run: REDIS_URL). Whatever one process committed, the other
+never answers the old value afterwards: a changed supplier, a revoked token, a report after
+a status change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.core.helpers import free_port
+from tests.fixtures.database import DatabaseFactory
+
+SUPPLYTRACK = [sys.executable, "-m", "supplytrack"]
+pytestmark = pytest.mark.slow
+
+
+def _cli(env: dict[str, str], *arguments: str) -> str:
+    done = subprocess.run(
+        [*SUPPLYTRACK, *arguments], env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def _token(env: dict[str, str], role: str, name: str) -> str:
+    printed = _cli(env, "tokens", "create", "--role", role, "--name", name)
+    return next(word for word in printed.split() if word.startswith("st_"))
+
+
+class Server:
+    """One `supplytrack serve` process (no job worker) on a port of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            [*SUPPLYTRACK, "serve", "--port", str(self.port), "--no-with-worker"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, deadline: float = 60) -> None:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            assert self.process.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        pytest.fail("the server did not start")
+
+    def get(self, path: str, token: str) -> httpx.Response:
+        return httpx.get(self.base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    def cache_count(self, namespace: str, result: str) -> float:
+        text = httpx.get(f"{self.base}/metrics", timeout=5).text
+        pattern = (
+            r"^supplytrack_cache_lookups_total\{"
+            rf'namespace="{namespace}",result="{result}"\}} (\S+)$'
+        )
+        found = re.search(pattern, text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def pair(
+    tmp_path: Path, database_factory: DatabaseFactory
+) -> Iterator[tuple[dict[str, str], Server, Server]]:
+    """An env with demo data and two servers on it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_factory.fresh("cache"),
+        "LOG_LEVEL": "warning",
+        "RATE_LIMIT_DEFAULT": "off",
+        "RATE_LIMIT_SUPPLIER": "off",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("REDIS_PREFIX", None)
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        env.pop("REDIS_URL", None)
+    _cli(env, "demo-data", "--scale", "small", "--seed", "3")
+    first, second = Server(env, tmp_path / "a.log"), Server(env, tmp_path / "b.log")
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        yield env, first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_what_one_process_commits_the_other_never_answers_stale(
+    pair: tuple[dict[str, str], Server, Server],
+) -> None:
+    env, first, second = pair
+    admin = _token(env, "admin", "admin")
+    doomed = _token(env, "viewer", "doomed")
+
+    # Each process warmed its cache as it started: the first project list is a hit.
+    deadline = time.monotonic() + 60
+    while first.cache_count("reports", "miss") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    hits = first.cache_count("projects", "hit")
+    assert first.get("/api/projects", admin).status_code == 200
+    assert first.cache_count("projects", "hit") == hits + 1
+
+    # A supplier, read twice on the first process: the second read is a hit.
+    supplier = first.get("/api/suppliers?limit=1", admin).json()["items"][0]
+    path = f"/api/suppliers/{supplier['id']}"
+    assert first.get(path, admin).json()["name"] == supplier["name"]
+    hits = first.cache_count("suppliers", "hit")
+    assert first.get(path, admin).json()["name"] == supplier["name"]
+    assert first.cache_count("suppliers", "hit") == hits + 1
+
+    # Renamed through the second process: the first answers the new name at once.
+    renamed = httpx.patch(
+        second.base + path,
+        json={"name": "Renamed Elsewhere GmbH"},
+        headers={"Authorization": f"Bearer {admin}", "If-Match": f'"{supplier["version"]}"'},
+        timeout=10,
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert first.get(path, admin).json()["name"] == "Renamed Elsewhere GmbH"
+
+    # A token known (and cached) by the first process, revoked through the second.
+    assert first.get("/api/projects", doomed).status_code == 200
+    assert first.get("/api/projects", doomed).status_code == 200
+    tokens = second.get("/api/tokens?limit=500", admin).json()["items"]
+    doomed_id = next(token["id"] for token in tokens if token["name"] == "doomed")
+    revoked = httpx.delete(
+        f"{second.base}/api/tokens/{doomed_id}",
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert first.get("/api/projects", doomed).status_code == 401
+
+    # A report cached by the first process, then a status change through the second.
+    status = "/api/reports/project-status?limit=500"
+    before = first.get(status, admin).json()["items"]
+    assert first.get(status, admin).json()["items"] == before
+    task = first.get("/api/task-instances?status=NOT_STARTED&limit=1", admin).json()["items"][0]
+    started = httpx.patch(
+        f"{second.base}/api/task-instances/{task['id']}",
+        json={"status": "IN_PROGRESS"},
+        headers={"Authorization": f"Bearer {admin}", "If-Match": f'"{task["version"]}"'},
+        timeout=10,
+    )
+    assert started.status_code == 200, started.text
+    after = first.get(status, admin).json()["items"]
+
+    def in_progress(items: list[dict[str, object]]) -> int:
+        project = next(item for item in items if item["projectId"] == task["projectId"])
+        counts = {row["status"]: row["count"] for row in project["byStatus"]}  # type: ignore[attr-defined]
+        return int(counts.get("IN_PROGRESS", 0))
+
+    assert in_progress(after) == in_progress(before) + 1
