@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +27,7 @@ from supplytrack.api.warm import warm
 from supplytrack.auth.service import TokenService
 from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.demo import demo_data
+from supplytrack.core import backup as backups
 from supplytrack.core import migrate
 from supplytrack.core.db import Database, is_unavailable
 from supplytrack.core.errors import SupplyTrackError
@@ -142,11 +144,113 @@ def _stop_worker(helper: subprocess.Popen[bytes], patience: float) -> None:
 
 
 @db_app.command("upgrade", epilog=example("db upgrade"))
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Migrate the database up (to head by default)."""
-    configure_logging(get_settings())
+def db_upgrade(
+    revision: Annotated[str, typer.Argument()] = "head",
+    take_backup: Annotated[
+        bool, typer.Option("--backup/--no-backup", help="SQLite: back up first (default).")
+    ] = True,
+) -> None:
+    """Migrate the database up (to head by default).
+
+    On SQLite, a database with data that is not at the revision yet is first backed up with
+    its manifest into backups/ beside it. PostgreSQL: take `db backup` first (docs/operations.md).
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    if take_backup and _current() != (migrate.head_revision() if revision == "head" else revision):
+        try:
+            copy = backups.sqlite_safety_copy(settings.database_url)
+        except backups.BackupError as error:
+            console.print(f"[red]no backup, so no upgrade: {error}[/red]")
+            raise typer.Exit(code=2) from error
+        if copy is not None:
+            console.print(f"backed up first: {copy}")
     migrate.upgrade(revision)
     console.print(f"database at {_current()}")
+
+
+@db_app.command("backup", epilog=example("db backup backups/example.db"))
+def db_backup(
+    target: Annotated[
+        Path | None, typer.Argument(help="The backup file (default: backups/supplytrack-<time>).")
+    ] = None,
+) -> None:
+    """Back the database up while it serves, with a manifest (revision, rows, checksums).
+
+    SQLite: SQLite's online backup API. PostgreSQL: pg_dump --format=custom, the manifest
+    taken in the same snapshot. The manifest is written beside it as <file>.manifest.json.
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    where = target or backups.default_target(settings.database_url)
+    started = time.perf_counter()
+    try:
+        manifest = backups.backup(settings.database_url, where)
+    except backups.BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    rows = sum(table["rows"] for table in manifest.tables.values())
+    console.print(
+        f"backup {where} ({manifest.file_bytes:,} bytes, {len(manifest.tables)} tables,"
+        f" {rows:,} rows, revision {manifest.revision}) in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@db_app.command("restore", epilog=example("db restore backups/example.db --force"))
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A backup file made by db backup.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds data.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database and prove it (every table by rows and checksum).
+
+    Stop the service first. A database that holds rows is refused unless --force. Running
+    caches are told (every process reads the database again).
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    started = time.perf_counter()
+    try:
+        manifest = backups.restore(settings.database_url, source, force=force)
+    except backups.BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    database = _database()
+    try:
+        database.cache.clear()
+    finally:
+        database.dispose()
+    rows = sum(table["rows"] for table in manifest.tables.values())
+    console.print(
+        f"restored {source}: {len(manifest.tables)} tables, {rows:,} rows, identical to the"
+        f" backup, in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@db_app.command("verify", epilog=example("db verify backups/example.db"))
+def db_verify(
+    source: Annotated[Path, typer.Argument(help="A backup file made by db backup.")],
+    scratch_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL: a server URL where a scratch database may be made."),
+    ] = None,
+) -> None:
+    """Check a backup against its manifest (exit 1 when it differs).
+
+    SQLite: the copy is read table by table. PostgreSQL: the archive is listed, and with
+    --scratch-url restored into a scratch database, compared and dropped.
+    """
+    configure_logging(get_settings())
+    try:
+        manifest = backups.verify(source, scratch_url=scratch_url)
+    except backups.BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from error
+    rows = sum(table["rows"] for table in manifest.tables.values())
+    console.print(
+        f"{source} is sound: {len(manifest.tables)} tables, {rows:,} rows as its manifest says"
+    )
 
 
 # ignore_unknown_options: "-1" (one revision down) is a revision, not an unknown option.
