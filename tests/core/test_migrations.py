@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, exc, inspect, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from supplytrack.cli import app as cli
+from supplytrack.core.backup import Manifest
 from supplytrack.core.migrate import current_revision, downgrade, head_revision, upgrade
 from supplytrack.core.settings import get_settings
 from supplytrack.models import Base
@@ -356,5 +359,42 @@ def test_cli_downgrade_by_a_relative_revision(
         up = runner.invoke(cli, ["db", "upgrade"])
         assert up.exit_code == 0, up.output
         assert f"database at {head_revision()}" in up.output
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.mark.skipif(is_postgres(), reason="the automatic backup before an upgrade is SQLite's")
+def test_an_sqlite_upgrade_backs_the_data_up_first(
+    database_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = database_factory.fresh("upgrade-backup")
+    path = Path(make_url(url).database or "")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO suppliers (code, name, contact_email, status, created_at,"
+                " updated_at, version) VALUES ('S-1', 'One', 'a@b.example', 'ACTIVE', :n, :n, 1)"
+            ),
+            {"n": NOW},
+        )
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        at_head = runner.invoke(cli, ["db", "upgrade"])
+        assert at_head.exit_code == 0, at_head.output
+        assert not (path.parent / "backups").exists()  # nothing to migrate: no backup
+        assert runner.invoke(cli, ["db", "downgrade", "-1"]).exit_code == 0
+        up = runner.invoke(cli, ["db", "upgrade"])
+        assert up.exit_code == 0, up.output
+        copies = sorted((path.parent / "backups").glob("supplytrack-*.db"))
+        assert len(copies) == 1, up.output
+        assert f"backed up first: {copies[0]}" in up.output.replace("\n", "")
+        manifest = Manifest.read(copies[0])
+        assert manifest.tables["suppliers"]["rows"] == 1
+        assert manifest.revision != head_revision()
     finally:
         get_settings.cache_clear()
