@@ -2,11 +2,12 @@
 
 supplytrack serve --workers 2 with REDIS_URL on a redis-server this script starts (and kills;
 never the machine's shared one), and one `supplytrack worker`. Client threads send GET list,
-GET one and PATCH notes back to back; one more submits a bulk date shift of one project as a
-job every second (BULK_JOB_THRESHOLD=1, alternately +1 and -1 day so dates stay valid).
-Halfway, redis-server gets SIGKILL. Printed: success rate and p50/p99 of the CRUD requests
-before and after the kill, what the bulk submissions were answered, and whether every job
-committed during the outage ran to its end exactly once (checked in the jobs table).
+GET one, GET of a project (a cached read: Redis holds its value) and PATCH notes back to back;
+one more submits a bulk date shift of one project as a job every second (BULK_JOB_THRESHOLD=1,
+alternately +1 and -1 day so dates stay valid). Halfway, redis-server gets SIGKILL. Printed:
+success rate and p50/p99 of the CRUD requests before and after the kill, what the bulk
+submissions were answered, and whether every job committed during the outage ran to its end
+exactly once (checked in the jobs table).
 """
 
 from __future__ import annotations
@@ -120,18 +121,21 @@ class Load:
         self.lock = threading.Lock()
 
     def crud_loop(self, number: int) -> None:
-        """GET list, GET one or PATCH notes, chosen at random, until the end."""
+        """GET list, GET one, a cached read (projects) or PATCH notes, at random, until the end."""
         chooser = random.Random(number)
         client = Client(self.port, self.token)
         mine = []
         while (now := time.monotonic()) < self.stop:
-            kind = chooser.choice(["list", "one", "patch"])
+            kind = chooser.choice(["list", "one", "cached", "patch"])
             path = f"/api/task-instances/{chooser.choice(self.ids)}"
             try:
                 if kind == "list":
                     status, _, took = client.call("GET", "/api/task-instances?limit=50")
                 elif kind == "one":
                     status, _, took = client.call("GET", path)
+                elif kind == "cached":
+                    project = chooser.choice(self.projects)
+                    status, _, took = client.call("GET", f"/api/projects/{project}")
                 else:
                     status, _, took = client.call("PATCH", path, {"notes": f"n{now}"})
             except OSError:
