@@ -9,9 +9,6 @@ a status change.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,71 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.core.helpers import free_port
 from tests.fixtures.database import DatabaseFactory
+from tests.fixtures.serve import Server, cli, token_of
 
-SUPPLYTRACK = [sys.executable, "-m", "supplytrack"]
 pytestmark = pytest.mark.slow
-
-
-def _cli(env: dict[str, str], *arguments: str) -> str:
-    done = subprocess.run(
-        [*SUPPLYTRACK, *arguments], env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout
-
-
-def _token(env: dict[str, str], role: str, name: str) -> str:
-    printed = _cli(env, "tokens", "create", "--role", role, "--name", name)
-    return next(word for word in printed.split() if word.startswith("st_"))
-
-
-class Server:
-    """One `supplytrack serve` process (no job worker) on a port of its own."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("wb")
-        self.process = subprocess.Popen(
-            [*SUPPLYTRACK, "serve", "--port", str(self.port), "--no-with-worker"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, deadline: float = 60) -> None:
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            assert self.process.poll() is None, "the server exited"
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        pytest.fail("the server did not start")
-
-    def get(self, path: str, token: str) -> httpx.Response:
-        return httpx.get(self.base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-    def cache_count(self, namespace: str, result: str) -> float:
-        text = httpx.get(f"{self.base}/metrics", timeout=5).text
-        pattern = (
-            r"^supplytrack_cache_lookups_total\{"
-            rf'namespace="{namespace}",result="{result}"\}} (\S+)$'
-        )
-        found = re.search(pattern, text, re.MULTILINE)
-        return float(found.group(1)) if found else 0.0
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log.close()
 
 
 @pytest.fixture
@@ -105,7 +41,7 @@ def pair(
         env["REDIS_URL"] = redis_url
     else:
         env.pop("REDIS_URL", None)
-    _cli(env, "demo-data", "--scale", "small", "--seed", "3")
+    cli(env, "demo-data", "--scale", "small", "--seed", "3")
     first, second = Server(env, tmp_path / "a.log"), Server(env, tmp_path / "b.log")
     try:
         first.wait_ready()
@@ -120,8 +56,8 @@ def test_what_one_process_commits_the_other_never_answers_stale(
     pair: tuple[dict[str, str], Server, Server],
 ) -> None:
     env, first, second = pair
-    admin = _token(env, "admin", "admin")
-    doomed = _token(env, "viewer", "doomed")
+    admin = token_of(env, "admin", "admin")
+    doomed = token_of(env, "viewer", "doomed")
 
     # Each process warmed its cache as it started: the first project list is a hit.
     deadline = time.monotonic() + 60
@@ -132,7 +68,9 @@ def test_what_one_process_commits_the_other_never_answers_stale(
     assert first.cache_count("projects", "hit") == hits + 1
 
     # A supplier, read twice on the first process: the second read is a hit.
-    supplier = first.get("/api/suppliers?limit=1", admin).json()["items"][0]
+    listed = first.get("/api/suppliers?limit=1", admin)
+    assert "server" not in listed.headers  # uvicorn's "server: uvicorn" is switched off
+    supplier = listed.json()["items"][0]
     path = f"/api/suppliers/{supplier['id']}"
     assert first.get(path, admin).json()["name"] == supplier["name"]
     hits = first.cache_count("suppliers", "hit")

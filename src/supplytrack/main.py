@@ -23,6 +23,7 @@ from supplytrack.api.templates import router as templates_router
 from supplytrack.api.tokens import router as tokens_router
 from supplytrack.api.warm import warm
 from supplytrack.core.db import Database
+from supplytrack.core.docs import install_docs
 from supplytrack.core.handlers import install_error_handlers
 from supplytrack.core.health import router as health_router
 from supplytrack.core.logging import configure_logging
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # core/docs.py: offline, from a package, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
+    install_docs(app)
     for router in (
         health_router,
         bulk_router,

@@ -34,6 +34,7 @@ from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import Role, system_actor
 from supplytrack.core.logging import configure_logging
 from supplytrack.core.queue import queue_at
+from supplytrack.core.server import EnvelopeHttpTools
 from supplytrack.core.settings import get_settings
 from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
 from supplytrack.flows.importer import InstanceImporter
@@ -120,6 +121,8 @@ def serve(
             log_config=None,
             access_log=False,
             proxy_headers=False,
+            server_header=False,  # no "server: uvicorn" on every answer
+            http=EnvelopeHttpTools,  # malformed requests get the error envelope too
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
     finally:

@@ -29,6 +29,45 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+# On every answer (a page that needs a looser policy, such as /docs, sets its own CSP).
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+)
+_NO_STORE = (b"cache-control", b"no-store")
+_ASSETS_CACHE = (b"cache-control", b"public, max-age=86400")
+STATIC_PREFIX = "/static/"
+# Routes that are not APIRoutes get their path as the metrics label, not "<unmatched>".
+_PLAIN_ROUTES = frozenset({"/", "/docs", "/docs/init.js", "/openapi.json"})
+
+
+def with_security_headers(
+    headers: list[tuple[bytes, bytes]], path: str
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the security headers and a cache policy added where missing."""
+    present = {name.lower() for name, _ in headers}
+    added = [header for header in _SECURITY_HEADERS if header[0] not in present]
+    if b"cache-control" not in present:
+        added.append(_ASSETS_CACHE if path.startswith(STATIC_PREFIX) else _NO_STORE)
+    return [*headers, *added]
+
+
+def route_label(scope: Scope) -> str:
+    """The metrics and log label of a request: its route template, or what it is."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if template:
+        return str(template)
+    path: str = scope.get("path", "")
+    if path in _PLAIN_ROUTES:
+        return path
+    if path.startswith(STATIC_PREFIX):
+        return STATIC_PREFIX + "{file}"
+    return "<unmatched>"
+
+
 class RequestMiddleware:
     """Give every request an id, cap its body, log it once and count it."""
 
@@ -55,11 +94,10 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
                 state["started"] = True
-                message["headers"] = [
-                    *message.get("headers", []),
-                    request_id_header,
-                    *context.response_headers,
-                ]
+                message["headers"] = with_security_headers(
+                    [*message.get("headers", []), request_id_header, *context.response_headers],
+                    scope["path"],
+                )
             await send(message)
 
         try:
@@ -120,8 +158,7 @@ class RequestMiddleware:
     @staticmethod
     def _log(scope: Scope, context: RequestContext, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "<unmatched>"
+        template = route_label(scope)
         metrics.observe(scope["method"], template, status, elapsed)
         log_request(
             {
