@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -365,10 +366,11 @@ def test_cli_downgrade_by_a_relative_revision(
 
 @pytest.mark.skipif(is_postgres(), reason="the automatic backup before an upgrade is SQLite's")
 def test_an_sqlite_upgrade_backs_the_data_up_first(
-    database_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+    database_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    url = database_factory.fresh("upgrade-backup")
-    path = Path(make_url(url).database or "")
+    path = tmp_path / "st.db"  # a folder of its own: backups/ appears beside the file
+    shutil.copyfile(make_url(database_factory.fresh("upgrade-backup")).database or "", path)
+    url = f"sqlite+pysqlite:///{path}"
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(
