@@ -374,6 +374,13 @@ def sqlite_safety_copy(database_url: str) -> Path | None:
     source = Path(url.database)
     if not source.exists() or source.stat().st_size == 0:
         return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not holds_rows(connection):
+                return None  # a schema without data: nothing a backup would keep
+    finally:
+        engine.dispose()
     directory = source.absolute().parent / "backups"
     target = default_target(database_url, directory)
     while target.exists():
