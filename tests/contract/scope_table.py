@@ -20,6 +20,7 @@ class Access(enum.Enum):
     """Who may call a route (SPEC section 4)."""
 
     PUBLIC = "no token needed"
+    OPERATIONS = "this host, or the METRICS_TOKEN (tests/core/test_metrics.py)"
     READ = "every role; a supplier only its own objects"
     STAFF_READ = "admin, manager and viewer (nothing a supplier may see)"
     STAFF_WRITE = "admin and manager"
@@ -148,10 +149,12 @@ def _ok(*codes: int) -> frozenset[int]:
 TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/openapi.json"): Entry(Access.PUBLIC),
     ("GET", "/docs"): Entry(Access.PUBLIC),
-    ("GET", "/docs/oauth2-redirect"): Entry(Access.PUBLIC),
+    ("GET", "/docs/init.js"): Entry(Access.PUBLIC),
+    ("GET", "/"): Entry(Access.PUBLIC),
+    ("*", "/static/swagger"): Entry(Access.PUBLIC),
     ("GET", "/healthz"): Entry(Access.PUBLIC),
     ("GET", "/readyz"): Entry(Access.PUBLIC),
-    ("GET", "/metrics"): Entry(Access.PUBLIC),
+    ("GET", "/metrics"): Entry(Access.OPERATIONS),
     ("GET", "/api/projects"): Entry(Access.READ),
     ("POST", "/api/projects"): Entry(Access.STAFF_WRITE, ok=_ok(201), body=_new_project),
     ("GET", "/api/projects/{project_id}"): Entry(Access.READ, BY_ID),

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fixtures.auth import Caller
+from tests.fixtures.client import from_this_host
 
 SECURITY = {
     "x-content-type-options": "nosniff",
@@ -77,6 +78,6 @@ def test_pages_and_assets_have_their_own_labels_in_metrics(client: TestClient) -
     client.get("/docs")
     client.get("/openapi.json")
     client.get("/static/swagger/swagger-ui.css")
-    text = client.get("/metrics").text
+    text = from_this_host(client).get("/metrics").text
     for route in ("/docs", "/openapi.json", "/static/{file}"):
         assert f'route="{route}"' in text, route

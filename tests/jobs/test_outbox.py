@@ -31,6 +31,7 @@ from supplytrack.jobs.worker import Sweeper
 from supplytrack.main import create_app
 from tests.bulk.helpers import many_instances, start_worker
 from tests.core.helpers import committed_token, free_port
+from tests.fixtures.client import from_this_host
 from tests.fixtures.redis_server import OwnRedis
 
 SHIFT = {"shiftDays": 3, "reasonCode": "PLAN_CHANGE"}
@@ -144,7 +145,8 @@ def test_plain_requests_and_readiness_while_redis_is_silent(
     assert ready.status_code == 200
     assert ready.json()["status"] == "degraded"
     assert ready.json()["checks"]["redis"].startswith("unreachable")
-    assert 'supplytrack_redis_fallbacks_total{use="ratelimit"}' in client.get("/metrics").text
+    scraped = from_this_host(client).get("/metrics").text
+    assert 'supplytrack_redis_fallbacks_total{use="ratelimit"}' in scraped
 
 
 def _wait_for(database: Database, job_id: int, state: str, deadline: float = 60) -> Job:

@@ -32,8 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool, StaticPool
 
+from supplytrack.core import metrics
 from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
 from supplytrack.core.settings import Settings
@@ -62,6 +63,7 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
         engine = create_engine(
             url,
             hide_parameters=True,
+            poolclass=TimedQueuePool,
             pool_size=settings.database_connection_limit,
             max_overflow=max(1, settings.database_connection_limit // 2),
             pool_timeout=settings.database_timeout / 1000,
@@ -74,7 +76,46 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
         )
         _ping_when_idle(engine)
     _count_queries(engine, settings.slow_query_ms)
+    _watch_pool(engine)
     return engine
+
+
+class TimedQueuePool(QueuePool):
+    """QueuePool that records how long each checkout waited (supplytrack_db_pool_wait_seconds)."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            metrics.DB_POOL_WAIT.observe(time.perf_counter() - started)
+
+
+def pool_size(engine: Engine) -> int:
+    """The connections an engine's pool keeps (1 for SQLite's in-memory static pool)."""
+    size = getattr(engine.pool, "size", None)
+    return int(size()) if callable(size) else 1
+
+
+def _watch_pool(engine: Engine) -> None:
+    """Keep the pool gauges of /metrics current: size, connections in use, overflow."""
+    pool = engine.pool
+    metrics.DB_POOL_SIZE.inc(pool_size(engine))
+    overflow = getattr(pool, "overflow", None)
+
+    def _overflow() -> None:
+        if callable(overflow):
+            metrics.DB_POOL_OVERFLOW.set(max(0, int(overflow())))
+
+    @event.listens_for(engine, "checkout")
+    def _out(_dbapi: Any, _record: Any, _proxy: Any) -> None:
+        metrics.DB_POOL_CHECKED_OUT.inc()
+        _overflow()
+
+    @event.listens_for(engine, "checkin")
+    def _in(_dbapi: Any, _record: Any) -> None:
+        metrics.DB_POOL_CHECKED_OUT.dec()
+        _overflow()
 
 
 IDLE_BEFORE_PING = 30.0  # seconds
@@ -121,6 +162,7 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         kwargs["poolclass"] = StaticPool
     else:
         kwargs.update(
+            poolclass=TimedQueuePool,
             pool_size=settings.database_connection_limit,
             max_overflow=max(1, settings.database_connection_limit // 2),
             pool_timeout=settings.database_timeout / 1000,
@@ -225,8 +267,11 @@ def _count_queries(engine: Engine, slow_query_ms: int) -> None:
         started = getattr(context, "_supplytrack_started", None)
         if started is None:
             return
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        metrics.QUERY_DURATION.observe(elapsed)
+        elapsed_ms = elapsed * 1000
         if slow_query_ms and elapsed_ms >= slow_query_ms:
+            metrics.SLOW_QUERIES.inc()
             # The statement only: parameters may hold personal data.
             log.warning(
                 "slow query",
@@ -394,8 +439,10 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.raw_reader.close()
+        metrics.DB_POOL_SIZE.dec(pool_size(self.engine))
         self.engine.dispose()
         if self.read_engine is not self.engine:
+            metrics.DB_POOL_SIZE.dec(pool_size(self.read_engine))
             self.read_engine.dispose()
 
 

@@ -1,19 +1,28 @@
-"""Liveness, readiness and metrics endpoints (no token needed)."""
+"""Liveness and readiness (no token needed), and metrics (this host, or METRICS_TOKEN)."""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from supplytrack.core import metrics
 from supplytrack.core.db import Database
+from supplytrack.core.errors import Forbidden, Unauthorized
 from supplytrack.core.migrate import current_revision, head_revision
+from supplytrack.core.models import UTCDateTime
+from supplytrack.core.openapi import responses
 from supplytrack.core.redis_client import REDIS_ERRORS, client
 from supplytrack.core.settings import Settings
+from supplytrack.core.time import utcnow
 
 router = APIRouter(tags=["operations"])
 
@@ -76,8 +85,103 @@ def _redis_check(settings: Settings) -> str:
     return "ok"
 
 
-@router.get("/metrics", response_class=Response)
-def prometheus_metrics() -> Response:
-    """Prometheus exposition of request counts and latencies."""
-    body, content_type = metrics.render()
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _may_scrape(request: Request, settings: Settings) -> None:
+    """METRICS_TOKEN set: its bearer only. Unset: only this host (loopback) may scrape."""
+    expected = settings.metrics_token
+    if expected:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise Unauthorized(
+                "/metrics needs Authorization: Bearer <METRICS_TOKEN>", code="METRICS_TOKEN_NEEDED"
+            )
+        return
+    host = request.client.host if request.client else None
+    if host not in LOOPBACK:
+        raise Forbidden(
+            "/metrics answers this host only; set METRICS_TOKEN to scrape it from elsewhere",
+            code="METRICS_LOOPBACK_ONLY",
+        )
+
+
+class ScrapedNow(Collector):
+    """Figures read when Prometheus scrapes: database and Redis up, the jobs table's state."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def collect(self) -> Iterator[Metric]:
+        """One gauge per figure (a database that does not answer: database_up 0, no job figures)."""
+        settings = self.database.settings
+        up = GaugeMetricFamily("supplytrack_database_up", "The database answered this scrape")
+        try:
+            jobs = self._jobs(settings.job_lease_seconds)
+        except Exception:  # any failure to read is the figure itself: down
+            up.add_metric([], 0)
+            jobs = None
+        else:
+            up.add_metric([], 1)
+        yield up
+        if settings.redis_url:
+            redis_up = GaugeMetricFamily("supplytrack_redis_up", "Redis answered this scrape")
+            redis_up.add_metric([], 1 if _redis_check(settings) == "ok" else 0)
+            yield redis_up
+        if jobs is None:
+            return
+        by_state, oldest_queued, stuck = jobs
+        states = GaugeMetricFamily(
+            "supplytrack_jobs", "Jobs in the jobs table, by state", labels=["state"]
+        )
+        for state in ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"):
+            states.add_metric([state], by_state.get(state, 0))
+        yield states
+        age = GaugeMetricFamily(
+            "supplytrack_job_oldest_queued_seconds", "Age of the oldest QUEUED job (0: none)"
+        )
+        age.add_metric([], oldest_queued)
+        yield age
+        stale = GaugeMetricFamily(
+            "supplytrack_jobs_stuck",
+            "RUNNING jobs whose worker has been silent for longer than JOB_LEASE_SECONDS",
+        )
+        stale.add_metric([], stuck)
+        yield stale
+
+    def _jobs(self, lease_seconds: int) -> tuple[dict[str, int], float, int]:
+        now = utcnow()
+        with self.database.session_scope(write=False) as connection:
+            by_state = {
+                str(state): int(count)
+                for state, count in connection.execute(
+                    text("SELECT state, count(*) FROM jobs GROUP BY state")
+                )
+            }
+            oldest = connection.execute(
+                text("SELECT min(created_at) AS oldest FROM jobs WHERE state = 'QUEUED'").columns(
+                    oldest=UTCDateTime()
+                )
+            ).scalar()
+            stuck = connection.execute(
+                text(
+                    "SELECT count(*) FROM jobs WHERE state = 'RUNNING'"
+                    " AND (heartbeat_at IS NULL OR heartbeat_at < :cutoff)"
+                ).bindparams(
+                    bindparam("cutoff", now - timedelta(seconds=lease_seconds), UTCDateTime())
+                )
+            ).scalar()
+        waited = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return by_state, max(0.0, waited), int(stuck or 0)
+
+
+@router.get("/metrics", response_class=Response, responses=responses(401, 403))
+def prometheus_metrics(request: Request) -> Response:
+    """Prometheus exposition: requests, database pool and queries, jobs, cache, limits, Redis.
+
+    Only from this host, or with METRICS_TOKEN as a bearer token (docs/operations.md).
+    """
+    database: Database = request.app.state.database
+    _may_scrape(request, database.settings)
+    body, content_type = metrics.render(ScrapedNow(database))
     return Response(body, media_type=content_type)

@@ -13,6 +13,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter(
     "supplytrack_requests_total", "HTTP requests served", ["method", "route", "status"]
@@ -27,6 +28,41 @@ IN_FLIGHT = Gauge(
     "supplytrack_requests_in_flight",
     "HTTP requests being served now",
     multiprocess_mode="livesum",
+)
+
+DB_POOL_SIZE = Gauge(
+    "supplytrack_db_pool_size",
+    "Connections each process's pool keeps (summed over the processes)",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "supplytrack_db_pool_checked_out",
+    "Pooled connections in use now",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OVERFLOW = Gauge(
+    "supplytrack_db_pool_overflow",
+    "Connections open beyond the pool size now",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAIT = Histogram(
+    "supplytrack_db_pool_wait_seconds",
+    "Time spent waiting for a pooled connection",
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
+)
+QUERY_DURATION = Histogram(
+    "supplytrack_db_query_duration_seconds",
+    "Duration of each SQL statement",
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+SLOW_QUERIES = Counter("supplytrack_db_slow_queries_total", "Statements slower than SLOW_QUERY_MS")
+RATE_LIMITED = Counter(
+    "supplytrack_rate_limited_total", "Requests refused with 429, by rule", ["rule"]
+)
+JOB_ROWS = Counter(
+    "supplytrack_job_rows_total",
+    "Rows processed by committed job chunks, by job kind (rate(): rows/s)",
+    ["kind"],
 )
 
 REDIS_FALLBACKS = Counter(
@@ -69,10 +105,20 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
     LATENCY.labels(method, route).observe(seconds)
 
 
-def render() -> tuple[bytes, str]:
-    """The exposition text of every metric, merged across workers when there are several."""
+def render(*extra: Collector) -> tuple[bytes, str]:
+    """The exposition text of every metric, merged across workers when there are several.
+
+    ``extra`` collectors (read at this scrape, such as the jobs table's counts) are added.
+    """
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        text = generate_latest(registry)
+    else:
+        text = generate_latest()
+    if extra:
+        scraped = CollectorRegistry(auto_describe=False)
+        for collector in extra:
+            scraped.register(collector)
+        text += generate_latest(scraped)
+    return text, CONTENT_TYPE_LATEST

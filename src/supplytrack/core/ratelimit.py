@@ -26,6 +26,7 @@ from limits import RateLimitItem, parse
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from supplytrack.core import metrics
 from supplytrack.core.errors import RateLimited
 from supplytrack.core.identity import Actor
 from supplytrack.core.redis_client import breaker, pool, redis_prefix
@@ -136,6 +137,7 @@ class RateLimiter:
         ]
         if refused:
             rule = closest.rule
+            metrics.RATE_LIMITED.labels(rule.what).inc()
             raise RateLimited(
                 f"too many requests for this {rule.what} ({rule.limit}); retry in {reset} s",
                 headers={"Retry-After": str(reset), **{k.decode(): v.decode() for k, v in headers}},

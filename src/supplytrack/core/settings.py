@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(
         10_000, ge=10, le=10_000_000, description="Bound of the in-process cache (no Redis)."
     )
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token /metrics asks for; unset: only this host may scrape.",
+    )
     log_level: str = "info"
     log_format: str = Field(
         "auto", description="auto (readable on a terminal, JSON otherwise), json or console."
@@ -107,7 +112,7 @@ class Settings(BaseSettings):
     def _normalise_url(cls, value: str | None) -> str | None:
         return None if value is None or value == "" else normalise_database_url(value)
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "metrics_token")
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None

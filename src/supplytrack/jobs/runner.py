@@ -19,8 +19,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from supplytrack.core import metrics
 from supplytrack.core.context import RequestContext, bind_context, reset_context
 from supplytrack.core.db import Database
+from supplytrack.core.queue import after_commit
 from supplytrack.core.settings import Settings
 from supplytrack.core.time import utcnow
 from supplytrack.jobs.models import Job, JobState
@@ -154,6 +156,8 @@ class JobRunner:
         finally:
             reset_context(token)
         job.cursor = result.cursor
+        rows, kind_name = result.processed + result.failed, job.kind
+        after_commit(session, lambda: metrics.JOB_ROWS.labels(kind_name).inc(rows))
         job.processed += result.processed
         job.failed += result.failed
         job.heartbeat_at = now
