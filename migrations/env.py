@@ -46,7 +46,10 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = config.attributes.get("url") or get_settings().database_url
-    database = Database(get_settings(), url=url)
+    # A migration of a large table may take longer than any request may.
+    database = Database(
+        get_settings().model_copy(update={"database_statement_timeout": 0}), url=url
+    )
     try:
         with database.engine.connect() as connection:
             _run(connection)

@@ -22,7 +22,7 @@ from supplytrack.api.tasks import router as tasks_router
 from supplytrack.api.templates import router as templates_router
 from supplytrack.api.tokens import router as tokens_router
 from supplytrack.api.warm import warm
-from supplytrack.core.db import Database
+from supplytrack.core.db import Database, call_budget
 from supplytrack.core.docs import install_docs
 from supplytrack.core.handlers import install_error_handlers
 from supplytrack.core.health import router as health_router
@@ -103,5 +103,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if settings.fast_paths:
         # Inside RequestMiddleware (request ids, logs, metrics, rate-limit fields).
         app.add_middleware(FastRoutes, database=database, limiter=app.state.rate_limiter)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        database_budget=call_budget(settings),
+    )
     return app

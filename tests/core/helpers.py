@@ -137,11 +137,17 @@ def recording(engine: Engine) -> Iterator[StatementLog]:
 
 
 class TcpProxy:
-    """Forward 127.0.0.1:<port> to a target; stop() refuses new and kills open connections."""
+    """Forward 127.0.0.1:<port> to a target; stop() refuses new and kills open connections.
+
+    blackhole() keeps every connection open and accepts new ones, but from then on carries no
+    byte either way (a dead link or a dropping firewall); restore() carries them again (the
+    connections cut mid-stream stay broken; new ones work).
+    """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        self._holes = threading.Event()
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
@@ -179,11 +185,19 @@ class TcpProxy:
             self._spawn(self._pump, client, upstream)
             self._spawn(self._pump, upstream, client)
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def blackhole(self) -> None:
+        """Drop every byte from now on, without closing anything."""
+        self._holes.set()
+
+    def restore(self) -> None:
+        """Carry bytes again."""
+        self._holes.clear()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self._holes.is_set():
+                    sink.sendall(data)
         except OSError:
             pass
         finally:

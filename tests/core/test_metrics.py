@@ -66,8 +66,8 @@ def test_the_pool_queries_and_jobs_are_measured(
         before, "supplytrack_db_query_duration_seconds_count"
     )
     assert _value(text, "supplytrack_db_pool_wait_seconds_count") >= 0
-    for gauge in ("supplytrack_db_pool_size", "supplytrack_db_pool_checked_out"):
-        assert _value(text, gauge) >= 0
+    assert _value(text, "supplytrack_db_pool_size", '{pool="primary"}') >= 1
+    assert _value(text, "supplytrack_db_pool_checked_out", '{pool="primary"}') >= 0
     assert "supplytrack_db_slow_queries_total" in text
     assert _value(text, "supplytrack_database_up") == 1
     assert _value(text, "supplytrack_jobs", '{state="QUEUED"}') >= 1

@@ -19,8 +19,8 @@ from supplytrack.auth.exceptions import InvalidToken, RoleForbidden
 from supplytrack.auth.repository import token_lookup
 from supplytrack.auth.service import MAX_TOKEN_LENGTH, TokenService, actor_of, digest_of
 from supplytrack.core.context import current_context
-from supplytrack.core.db import Database
-from supplytrack.core.errors import RateLimited
+from supplytrack.core.db import Database, budget_left
+from supplytrack.core.errors import DatabaseTimeout, RateLimited
 from supplytrack.core.identity import Actor, Role
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.routing import get_session
@@ -135,7 +135,9 @@ async def authenticated_actor(
     database: Database = request.app.state.database
     try:
         actor = find_actor(database, raw_token)
-    except DATABASE_ERRORS:
+    except DATABASE_ERRORS as error:
+        if not budget_left():
+            raise DatabaseTimeout from error  # no time left to ask again
         # Ask again through a session, in the thread pool: its errors are SQLAlchemy's, which
         # the route retries or answers with 503 like any other.
         actor = await run_in_threadpool(_through_session, database, raw_token)

@@ -21,6 +21,8 @@ class RequestContext:
     actor_label: str | None = None
     query_count: int = 0
     admitted: bool = False  # counted against the actor's rate limits
+    # time.monotonic() by which the request's database work must be done (core/watchdog.py)
+    deadline: float | None = None
     # Added to the response as it starts (the rate-limit fields of the request's actor).
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 

@@ -38,6 +38,7 @@ from supplytrack.core import metrics
 from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
 from supplytrack.core.settings import Settings
+from supplytrack.core.watchdog import WATCHDOG, cutter
 from supplytrack.core.writer_gate import gate_for
 
 log = logging.getLogger("supplytrack.db")
@@ -55,8 +56,11 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
 
 
-def create_db_engine(url: str, settings: Settings) -> Engine:
-    """Create the engine for ``url`` with the pool, timeouts and pragmas of ``settings``."""
+def create_db_engine(url: str, settings: Settings, role: str = "primary") -> Engine:
+    """Create the engine for ``url`` with the pool, timeouts and pragmas of ``settings``.
+
+    ``role`` (primary, replica) labels its pool in /metrics.
+    """
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, settings)
     else:
@@ -70,13 +74,18 @@ def create_db_engine(url: str, settings: Settings) -> Engine:
             pool_recycle=1800,
             connect_args={
                 "connect_timeout": max(1, settings.database_timeout // 1000),
-                "options": f"-c lock_timeout={settings.database_timeout} -c timezone=UTC",
+                "options": (
+                    f"-c lock_timeout={settings.database_timeout}"
+                    f" -c statement_timeout={settings.database_statement_timeout}"
+                    " -c timezone=UTC"
+                ),
                 "application_name": "supplytrack",
             },
         )
-        _ping_when_idle(engine)
+        _ping_when_idle(engine, settings)
     _count_queries(engine, settings.slow_query_ms)
-    _watch_pool(engine)
+    _watch_pool(engine, role)
+    _bound_calls(engine, settings)
     return engine
 
 
@@ -97,31 +106,110 @@ def pool_size(engine: Engine) -> int:
     return int(size()) if callable(size) else 1
 
 
-def _watch_pool(engine: Engine) -> None:
-    """Keep the pool gauges of /metrics current: size, connections in use, overflow."""
+def _watch_pool(engine: Engine, role: str) -> None:
+    """Keep the pool gauges of /metrics current: size, connections in use, overflow.
+
+    Set from the pool's own counts at every checkout and checkin (not counted up and down,
+    which a checkout that fails half-way would skew).
+    """
     pool = engine.pool
-    metrics.DB_POOL_SIZE.inc(pool_size(engine))
+    metrics.DB_POOL_SIZE.labels(role).set(pool_size(engine))
+    checked_out = getattr(pool, "checkedout", None)
     overflow = getattr(pool, "overflow", None)
 
-    def _overflow() -> None:
+    def _update(*_args: Any) -> None:
+        if callable(checked_out):
+            metrics.DB_POOL_CHECKED_OUT.labels(role).set(max(0, int(checked_out())))
         if callable(overflow):
-            metrics.DB_POOL_OVERFLOW.set(max(0, int(overflow())))
+            metrics.DB_POOL_OVERFLOW.labels(role).set(max(0, int(overflow())))
 
-    @event.listens_for(engine, "checkout")
-    def _out(_dbapi: Any, _record: Any, _proxy: Any) -> None:
-        metrics.DB_POOL_CHECKED_OUT.inc()
-        _overflow()
+    event.listen(engine, "checkout", _update)
+    event.listen(engine, "checkin", _update)
 
-    @event.listens_for(engine, "checkin")
-    def _in(_dbapi: Any, _record: Any) -> None:
-        metrics.DB_POOL_CHECKED_OUT.dec()
-        _overflow()
+
+# A statement may run this much past DATABASE_STATEMENT_TIMEOUT before it is cut client-side,
+# so that on a server that still answers, its own statement_timeout ends it (cleanly) first.
+CUT_GRACE_SECONDS = 1.0
+
+
+def call_budget(settings: Settings) -> float:
+    """Seconds a database call may take before the watchdog cuts it (0: unbounded)."""
+    if not settings.database_statement_timeout:
+        return 0.0
+    return settings.database_statement_timeout / 1000 + CUT_GRACE_SECONDS
+
+
+def _budget(limit: float) -> float:
+    request = current_context()
+    if request is not None and request.deadline is not None:
+        return min(limit, request.deadline - time.monotonic())
+    return limit
+
+
+def _bound_calls(engine: Engine, settings: Settings) -> None:
+    """Arm every statement, commit and rollback with a deadline (core/watchdog.py)."""
+    limit = call_budget(settings)
+    if not limit:
+        return
+    sqlite = engine.dialect.name == "sqlite"  # interrupted, not cut: the connection lives on
+
+    def dbapi_of(conn: Any) -> Any:
+        return conn.connection.dbapi_connection
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn: Any, _cursor: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
+        dbapi = dbapi_of(conn)
+        WATCHDOG.arm(id(dbapi), _budget(limit), cutter(dbapi))
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(conn: Any, _cursor: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
+        WATCHDOG.disarm(id(dbapi_of(conn)))
+
+    @event.listens_for(engine, "handle_error")
+    def _timed_out(context: Any) -> None:
+        connection = context.connection
+        dbapi = None if connection is None else connection.connection.dbapi_connection
+        cut = dbapi is not None and (WATCHDOG.disarm(id(dbapi)) or WATCHDOG.fired(id(dbapi)))
+        if cut and not sqlite:
+            context.is_disconnect = True  # the socket is gone: never hand it out again
+        if (cut or _is_statement_timeout(context.original_exception)) and (
+            context.sqlalchemy_exception is not None
+        ):
+            context.sqlalchemy_exception.supplytrack_timeout = True
+
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        original = getattr(dialect, name)
+
+        def bounded(dbapi_connection: Any, _original: Any = original) -> None:
+            WATCHDOG.arm(id(dbapi_connection), _budget(limit), cutter(dbapi_connection))
+            try:
+                _original(dbapi_connection)
+            finally:
+                WATCHDOG.disarm(id(dbapi_connection))
+
+        setattr(dialect, name, bounded)
+
+
+def _is_statement_timeout(error: BaseException | None) -> bool:
+    if error is None:
+        return False
+    if getattr(error, "sqlstate", None) == "57014":  # query_canceled: statement_timeout
+        return True
+    return isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error)
+
+
+def is_timeout(error: BaseException) -> bool:
+    """Whether ``error`` is a database call that ran out of time (answer 503, do not retry)."""
+    return bool(getattr(error, "supplytrack_timeout", False)) or _is_statement_timeout(
+        getattr(error, "orig", None)
+    )
 
 
 IDLE_BEFORE_PING = 30.0  # seconds
 
 
-def _ping_when_idle(engine: Engine) -> None:
+def _ping_when_idle(engine: Engine, settings: Settings) -> None:
     """Test a pooled connection before use only when it may have died (a lazier pre-ping).
 
     pool_pre_ping sends a round trip at every checkout: a request that opens two sessions
@@ -143,12 +231,18 @@ def _ping_when_idle(engine: Engine) -> None:
                 readable, _, _ = io_select.select([dbapi_connection.fileno()], [], [], 0)
                 if not readable:
                     return
-            cursor = dbapi_connection.cursor()
+            limit = call_budget(settings)
+            if limit:
+                WATCHDOG.arm(id(dbapi_connection), _budget(limit), cutter(dbapi_connection))
             try:
-                cursor.execute("SELECT 1")
+                cursor = dbapi_connection.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
+                dbapi_connection.rollback()
             finally:
-                cursor.close()
-            dbapi_connection.rollback()
+                WATCHDOG.disarm(id(dbapi_connection))
         except Exception as error:
             # The pool throws the connection away and checks out another (up to 3 times).
             raise exc.DisconnectionError(type(error).__name__) from error
@@ -377,7 +471,7 @@ class Database:
         self.url = url or settings.database_url
         self.engine = create_db_engine(self.url, settings)
         self.read_engine = (
-            create_db_engine(settings.database_read_url, settings)
+            create_db_engine(settings.database_read_url, settings, role="replica")
             if settings.database_read_url and url is None
             else self.engine
         )
@@ -439,10 +533,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.raw_reader.close()
-        metrics.DB_POOL_SIZE.dec(pool_size(self.engine))
         self.engine.dispose()
         if self.read_engine is not self.engine:
-            metrics.DB_POOL_SIZE.dec(pool_size(self.read_engine))
             self.read_engine.dispose()
 
 
@@ -458,7 +550,7 @@ def _sqlstate(error: BaseException) -> str | None:
 
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means the database cannot be reached (answer 503, try again)."""
-    if isinstance(error, exc.TimeoutError):
+    if isinstance(error, exc.TimeoutError) or is_timeout(error):
         return True
     if isinstance(error, exc.DBAPIError):
         if error.connection_invalidated:
@@ -485,9 +577,17 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
+def budget_left() -> bool:
+    """Whether the current request (if any) still has time for database work."""
+    request = current_context()
+    return request is None or request.deadline is None or request.deadline > time.monotonic()
+
+
 def is_retryable(error: BaseException) -> bool:
-    """Whether running the whole transaction again may succeed."""
-    if not isinstance(error, exc.DBAPIError | exc.TimeoutError):
+    """Whether running the whole transaction again may succeed (within the request's budget)."""
+    if not isinstance(error, exc.DBAPIError | exc.TimeoutError) or is_timeout(error):
+        return False  # a timed-out call spent the request's budget: answer, do not wait again
+    if not budget_left():
         return False
     return _sqlstate(error) in _RETRYABLE_SQLSTATES or is_unavailable(error)
 

@@ -102,3 +102,14 @@ class ServiceUnavailable(SupplyTrackError):
 
     status = 503
     code = "SERVICE_UNAVAILABLE"
+
+
+class DatabaseTimeout(ServiceUnavailable):
+    """The request's time for database work ran out (503, with Retry-After)."""
+
+    code = "DATABASE_TIMEOUT"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database did not answer in time; retry shortly", headers={"Retry-After": "2"}
+        )

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from supplytrack.core.context import current_request_id
-from supplytrack.core.db import is_unavailable
+from supplytrack.core.db import is_timeout, is_unavailable
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.schemas import DATE_OUT_OF_RANGE
 from supplytrack.core.time import FIRST_DAY, LAST_DAY
@@ -137,16 +137,19 @@ async def _on_database_error(_request: Request, error: Exception) -> Response:
     return database_error_response(error)
 
 
+_UNREACHABLE = {
+    "timeout": ("DATABASE_TIMEOUT", "the database did not answer in time; retry shortly"),
+    "away": ("DATABASE_UNAVAILABLE", "the database cannot be reached right now; retry shortly"),
+}
+
+
 def database_error_response(error: Exception) -> Response:
     """The answer to a database error that reached the edge (503, 409 or 500)."""
+    unreachable = _UNREACHABLE["timeout" if is_timeout(error) else "away"]
     if is_unavailable(error):
-        log.warning("database unavailable: %s", type(error).__name__)
-        return error_response(
-            503,
-            "DATABASE_UNAVAILABLE",
-            "the database cannot be reached right now; retry shortly",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        )
+        code, message = unreachable
+        log.warning("database %s: %s", code.lower(), type(error).__name__)
+        return error_response(503, code, message, headers={"Retry-After": RETRY_AFTER_SECONDS})
     if isinstance(error, exc.IntegrityError):
         return error_response(
             409, "CONFLICT", "the change conflicts with existing data (a duplicate or a reference)"

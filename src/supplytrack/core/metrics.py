@@ -32,17 +32,20 @@ IN_FLIGHT = Gauge(
 
 DB_POOL_SIZE = Gauge(
     "supplytrack_db_pool_size",
-    "Connections each process's pool keeps (summed over the processes)",
+    "Connections each process's pool keeps (summed over the processes), by pool",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_CHECKED_OUT = Gauge(
     "supplytrack_db_pool_checked_out",
-    "Pooled connections in use now",
+    "Pooled connections in use now, by pool",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_OVERFLOW = Gauge(
     "supplytrack_db_pool_overflow",
-    "Connections open beyond the pool size now",
+    "Connections open beyond the pool size now, by pool",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_WAIT = Histogram(

@@ -71,9 +71,10 @@ def route_label(scope: Scope) -> str:
 class RequestMiddleware:
     """Give every request an id, cap its body, log it once and count it."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, database_budget: float = 0.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.database_budget = database_budget  # seconds; 0: no deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request."""
@@ -86,6 +87,8 @@ class RequestMiddleware:
             context.request_id = incoming
         token = bind_context(context)
         started = time.perf_counter()
+        if self.database_budget:
+            context.deadline = time.monotonic() + self.database_budget
         metrics.IN_FLIGHT.inc()
         state: dict[str, Any] = {"status": 500, "started": False}
         request_id_header = (b"x-request-id", context.request_id.encode())

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     database_read_url: str | None = Field(None, description="Read replica for reports.")
     database_connection_limit: int = Field(10, ge=1, le=1000)
     database_timeout: int = Field(5000, ge=1, description="Milliseconds to wait for a lock/pool.")
+    database_statement_timeout: int = Field(
+        15_000,
+        ge=0,
+        description="Milliseconds a request's database work (and one statement) may take; 0: off.",
+    )
     database_retries: int = Field(3, ge=0, le=10, description="Retries of transient failures.")
     redis_url: str | None = None
     redis_prefix: str | None = Field(
