@@ -38,7 +38,7 @@ from supplytrack.core import metrics
 from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
 from supplytrack.core.settings import Settings
-from supplytrack.core.watchdog import WATCHDOG, cutter
+from supplytrack.core.watchdog import WATCHDOG
 from supplytrack.core.writer_gate import gate_for
 
 log = logging.getLogger("supplytrack.db")
@@ -159,7 +159,7 @@ def _bound_calls(engine: Engine, settings: Settings) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _arm(conn: Any, _cursor: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
         dbapi = dbapi_of(conn)
-        WATCHDOG.arm(id(dbapi), _budget(limit), cutter(dbapi))
+        WATCHDOG.arm(id(dbapi), _budget(limit), dbapi)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _disarm(conn: Any, _cursor: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
@@ -182,7 +182,7 @@ def _bound_calls(engine: Engine, settings: Settings) -> None:
         original = getattr(dialect, name)
 
         def bounded(dbapi_connection: Any, _original: Any = original) -> None:
-            WATCHDOG.arm(id(dbapi_connection), _budget(limit), cutter(dbapi_connection))
+            WATCHDOG.arm(id(dbapi_connection), _budget(limit), dbapi_connection)
             try:
                 _original(dbapi_connection)
             finally:
@@ -233,7 +233,7 @@ def _ping_when_idle(engine: Engine, settings: Settings) -> None:
                     return
             limit = call_budget(settings)
             if limit:
-                WATCHDOG.arm(id(dbapi_connection), _budget(limit), cutter(dbapi_connection))
+                WATCHDOG.arm(id(dbapi_connection), _budget(limit), dbapi_connection)
             try:
                 cursor = dbapi_connection.cursor()
                 try:

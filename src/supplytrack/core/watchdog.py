@@ -28,26 +28,33 @@ Cut = Callable[[], None]
 
 
 class Watchdog:
-    """Deadlines of calls in flight, keyed by connection; one thread cuts the late ones."""
+    """Deadlines of calls in flight, keyed by connection; one thread cuts the late ones.
+
+    Arming costs a lock and a dict entry: the thread is woken only when a new deadline is
+    sooner than the one it sleeps towards (almost never: deadlines are seconds away).
+    """
 
     def __init__(self) -> None:
-        self._armed: dict[int, tuple[float, Cut]] = {}
+        self._armed: dict[int, tuple[float, Any]] = {}
         self._fired: set[int] = set()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._sleeping_until = 0.0
 
-    def arm(self, key: int, seconds: float, cut: Cut) -> None:
-        """Cut ``key``'s connection with ``cut()`` unless disarmed within ``seconds``."""
+    def arm(self, key: int, seconds: float, connection: Any) -> None:
+        """Cut ``connection`` (see cutter) unless ``key`` is disarmed within ``seconds``."""
         deadline = time.monotonic() + max(0.0, seconds)
         with self._wake:
-            self._armed[key] = (deadline, cut)
-            self._fired.discard(key)
+            self._armed[key] = (deadline, connection)
+            if self._fired:
+                self._fired.discard(key)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._watch, name="supplytrack-db-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif deadline < self._sleeping_until:
+                self._wake.notify()
 
     def disarm(self, key: int) -> bool:
         """The call on ``key`` ended (in time or not); False (fired() tells whether it was cut)."""
@@ -65,20 +72,22 @@ class Watchdog:
 
     def _watch(self) -> None:
         while True:
-            late: list[Cut] = []
+            late: list[Any] = []
             with self._wake:
                 now = time.monotonic()
-                for key, (deadline, cut) in list(self._armed.items()):
+                for key, (deadline, connection) in list(self._armed.items()):
                     if deadline <= now:
                         del self._armed[key]
                         self._fired.add(key)
-                        late.append(cut)
+                        late.append(connection)
                 if not late:
                     soonest = min((d for d, _ in self._armed.values()), default=now + 60)
+                    self._sleeping_until = soonest
                     self._wake.wait(timeout=max(0.001, soonest - now))
-            for cut in late:
+                    self._sleeping_until = 0.0
+            for connection in late:
                 with contextlib.suppress(Exception):
-                    cut()
+                    cutter(connection)()
 
 
 WATCHDOG = Watchdog()
