@@ -131,3 +131,14 @@ def test_import_refuses_days_outside_the_valid_range(chained: Database, tmp_path
     assert result.exit_code == 2
     assert "DATE_OUT_OF_RANGE" in result.output
     assert _dues(chained) == before
+
+
+def test_import_refuses_control_characters_in_any_column(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    before = _state(cli_database)
+    path = _csv(tmp_path, f"EV-9,V-1,PPAP,IN_PROGRESS,{days(30).isoformat()},\x07")
+    result = CliRunner().invoke(cli, ["import", path])
+    assert result.exit_code == 2, result.output
+    assert "control characters" in result.output
+    assert _state(cli_database) == before

@@ -20,6 +20,8 @@ from supplytrack.core.logging import log_request
 # Stored in the audit trail (VARCHAR(64)); fullmatch, so a trailing newline is not "sane".
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _errors = logging.getLogger("supplytrack.errors")
+# A percent-escaped control character in a query string: C0 (%00-%1F), DEL, or C1 in UTF-8.
+_ESCAPED_CONTROL = re.compile(rb"%(?:[01][0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -104,13 +106,13 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if b"%00" in scope.get("query_string", b""):
-                # NUL cannot be stored in PostgreSQL text; no parameter needs one.
+            if _ESCAPED_CONTROL.search(scope.get("query_string", b"")):
+                # No parameter needs a control character (and PostgreSQL cannot store NUL).
                 await _send_error(
                     send_with_id,
                     400,
                     "BAD_REQUEST",
-                    "query parameters must not contain NUL characters",
+                    "query parameters must not contain control characters",
                 )
                 return
             length = _header(scope, b"content-length")

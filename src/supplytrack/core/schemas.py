@@ -37,18 +37,34 @@ class ReadModel(BaseModel):
     )
 
 
-def _refuse_nul(value: Any) -> Any:
-    """Refuse NUL characters anywhere in a body (PostgreSQL cannot store them in text)."""
+# Control characters (Unicode Cc) other than tab and newline: no text field needs them, they
+# hide text in logs and exports, and PostgreSQL cannot store NUL at all.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_character_error(value: str) -> str | None:
+    """Why ``value`` is refused (its first control character), or None when it is clean."""
+    found = CONTROL_CHARACTERS.search(value)
+    if found is None:
+        return None
+    return (
+        f"text must not contain control characters (U+{ord(found.group()):04X} at"
+        f" {found.start()}); tab and newline are allowed"
+    )
+
+
+def _refuse_controls(value: Any) -> Any:
+    """Refuse control characters anywhere in a body (see CONTROL_CHARACTERS)."""
     if isinstance(value, str):
-        if "\x00" in value:
-            msg = "text must not contain NUL characters"
-            raise ValueError(msg)
+        problem = control_character_error(value)
+        if problem is not None:
+            raise ValueError(problem)
     elif isinstance(value, dict):
         for item in value.values():
-            _refuse_nul(item)
+            _refuse_controls(item)
     elif isinstance(value, list):
         for item in value:
-            _refuse_nul(item)
+            _refuse_controls(item)
     return value
 
 
@@ -71,8 +87,8 @@ class WriteModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return _refuse_nul(data)
+    def _no_controls(cls, data: Any) -> Any:
+        return _refuse_controls(data)
 
 
 class Page(ReadModel, Generic[T]):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from supplytrack.audit.models import ChangeSource, HistoryField
 from supplytrack.audit.service import AuditService, Change, Why, new_change_id
 from supplytrack.core.identity import Actor
+from supplytrack.core.schemas import control_character_error
 from supplytrack.core.time import FIRST_DAY, LAST_DAY, in_day_range, today, utcnow
 from supplytrack.planning.plan import Move, Plan, broken_dependencies
 from supplytrack.planning.repository import PlanningRepository
@@ -124,6 +125,10 @@ class InstanceImporter:
         return errors[:MAX_ERRORS]
 
     def _apply(self, row: dict[str, str], report: ImportReport, line: int) -> None:
+        for column, value in row.items():
+            problem = control_character_error(value) if isinstance(value, str) else None
+            if problem is not None:
+                raise ImportRowError(f"{column}: {problem}")
         status = _status(row["status"])
         due = _day(row["actualDue"], "actualDue")
         submitted = _instant(row.get("submittedAt"), "submittedAt")
