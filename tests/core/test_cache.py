@@ -15,6 +15,7 @@ from supplytrack.core.cache import (
     LocalBoard,
     ProcessBoard,
     RedisBoard,
+    board_path,
     tables_written,
 )
 from supplytrack.core.db import Database
@@ -216,3 +217,13 @@ def test_writes_through_sessions_of_the_service_invalidate_its_reads(
         assert database.cache.get("s", "name", ["suppliers"], name) == "After"
     finally:
         database.dispose()
+
+
+def test_the_board_file_is_beside_the_database_unless_configured(tmp_path: Path) -> None:
+    sqlite = Settings(database_url=f"sqlite:///{tmp_path / 'st.db'}")
+    assert board_path(sqlite) == tmp_path / "st-cache.generations"
+    chosen = tmp_path / "shared" / "board"
+    configured = Settings(
+        database_url="postgresql+psycopg://postgres@127.0.0.1/x", cache_board_file=str(chosen)
+    )
+    assert board_path(configured) == chosen

@@ -363,7 +363,13 @@ def _board(settings: Settings) -> Board:
 
 
 def board_path(settings: Settings) -> Path:
-    """The local board's file: beside the SQLite database, else in the temporary directory."""
+    """The local board's file: CACHE_BOARD_FILE, beside the SQLite database, else in tmp.
+
+    Every process of the deployment must open the same file (a systemd unit with PrivateTmp
+    has a /tmp of its own: set CACHE_BOARD_FILE, or use Redis).
+    """
+    if settings.cache_board_file:
+        return Path(settings.cache_board_file)
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database:
         database = Path(url.database).absolute()

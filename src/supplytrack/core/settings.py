@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(
         300, ge=1, le=86_400, description="How long a cached value lives at most."
     )
+    cache_board_file: str | None = Field(
+        None,
+        description="Where the cache's generations live without Redis (shared by every process).",
+    )
     cache_warm: bool = Field(
         True, description="Warm the cache as each server process starts (api/warm.py)."
     )
