@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -187,16 +188,21 @@ def db_backup(
     configure_logging(settings)
     where = target or backups.default_target(settings.database_url)
     started = time.perf_counter()
-    try:
-        manifest = backups.backup(settings.database_url, where)
-    except backups.BackupError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=2) from error
-    rows = sum(table["rows"] for table in manifest.tables.values())
+    manifest = _backup_step(lambda: backups.backup(settings.database_url, where), exit_code=2)
     console.print(
         f"backup {where} ({manifest.file_bytes:,} bytes, {len(manifest.tables)} tables,"
-        f" {rows:,} rows, revision {manifest.revision}) in {time.perf_counter() - started:.1f} s"
+        f" {manifest.rows:,} rows, revision {manifest.revision})"
+        f" in {time.perf_counter() - started:.1f} s"
     )
+
+
+def _backup_step(step: Callable[[], backups.Manifest], exit_code: int) -> backups.Manifest:
+    """Run a backup, restore or verify; its refusal printed in red, exiting ``exit_code``."""
+    try:
+        return step()
+    except backups.BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=exit_code) from error
 
 
 @db_app.command("restore", epilog=example("db restore backups/example.db --force"))
@@ -214,20 +220,17 @@ def db_restore(
     settings = get_settings()
     configure_logging(settings)
     started = time.perf_counter()
-    try:
-        manifest = backups.restore(settings.database_url, source, force=force)
-    except backups.BackupError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=2) from error
+    manifest = _backup_step(
+        lambda: backups.restore(settings.database_url, source, force=force), exit_code=2
+    )
     database = _database()
     try:
         database.cache.clear()
     finally:
         database.dispose()
-    rows = sum(table["rows"] for table in manifest.tables.values())
     console.print(
-        f"restored {source}: {len(manifest.tables)} tables, {rows:,} rows, identical to the"
-        f" backup, in {time.perf_counter() - started:.1f} s"
+        f"restored {source}: {len(manifest.tables)} tables, {manifest.rows:,} rows,"
+        f" identical to the backup, in {time.perf_counter() - started:.1f} s"
     )
 
 
@@ -245,14 +248,10 @@ def db_verify(
     --scratch-url restored into a scratch database, compared and dropped.
     """
     configure_logging(get_settings())
-    try:
-        manifest = backups.verify(source, scratch_url=scratch_url)
-    except backups.BackupError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=1) from error
-    rows = sum(table["rows"] for table in manifest.tables.values())
+    manifest = _backup_step(lambda: backups.verify(source, scratch_url=scratch_url), exit_code=1)
     console.print(
-        f"{source} is sound: {len(manifest.tables)} tables, {rows:,} rows as its manifest says"
+        f"{source} is sound: {len(manifest.tables)} tables, {manifest.rows:,} rows,"
+        " as its manifest says"
     )
 
 

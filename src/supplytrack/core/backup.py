@@ -51,6 +51,11 @@ class Manifest:
     file_bytes: int = 0
     file_sha256: str = ""
 
+    @property
+    def rows(self) -> int:
+        """Rows in every table together."""
+        return sum(int(table["rows"]) for table in self.tables.values())
+
     def to_json(self) -> str:
         """The manifest file's text."""
         return json.dumps(
@@ -183,12 +188,7 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 
 def _sqlite_manifest(path: Path) -> Manifest:
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        with engine.connect() as connection:
-            return _manifest_of(connection)
-    finally:
-        engine.dispose()
+    return _manifest_at(make_url(f"sqlite:///{path}"))
 
 
 def backup(database_url: str, target: Path) -> Manifest:
@@ -254,10 +254,7 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> Manifest
     Refuses a database that holds rows unless ``force``; checks the backup file against its
     manifest first, and the restored database against it afterwards.
     """
-    expected = Manifest.read(source)
-    size, digest = file_digest(source)
-    if (size, digest) != (expected.file_bytes, expected.file_sha256):
-        raise BackupError(f"{source} does not match its manifest (damaged or replaced)")
+    expected = _checked(source)
     url = make_url(database_url)
     if url.get_backend_name() != ("sqlite" if expected.engine == "sqlite" else "postgresql"):
         raise BackupError(f"a {expected.engine} backup restores into {expected.engine} only")
@@ -276,24 +273,38 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> Manifest
     if expected.engine == "sqlite":
         _sqlite_copy(source, _sqlite_file(url))
     else:
-        _run(
-            [
-                _tool("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
-                f"--dbname={_libpq(url)}",
-                str(source),
-            ]
-        )
+        _pg_restore(url, source, clean=True)
     found = _manifest_at(url)
     problems = differences(expected, found)
     if problems:
         raise BackupError("the restored database differs from the backup: " + "; ".join(problems))
     return found
+
+
+def _checked(source: Path) -> Manifest:
+    """The manifest of ``source``, once the file is there and matches its digest."""
+    expected = Manifest.read(source)
+    if not source.exists():
+        raise BackupError(f"{source} does not exist")
+    if file_digest(source) != (expected.file_bytes, expected.file_sha256):
+        raise BackupError(f"{source} does not match its manifest (damaged or replaced)")
+    return expected
+
+
+def _pg_restore(url: URL, source: Path, *, clean: bool) -> None:
+    """pg_restore in one transaction (``clean``: drop what is there first)."""
+    _run(
+        [
+            _tool("pg_restore"),
+            *(["--clean", "--if-exists"] if clean else []),
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={_libpq(url)}",
+            str(source),
+        ]
+    )
 
 
 def _manifest_at(url: URL) -> Manifest:
@@ -312,12 +323,7 @@ def verify(source: Path, *, scratch_url: str | None = None) -> Manifest:
     with ``scratch_url`` (a server where a database may be created) it is restored into a new
     database there, compared table by table, and dropped.
     """
-    expected = Manifest.read(source)
-    if not source.exists():
-        raise BackupError(f"{source} does not exist")
-    size, digest = file_digest(source)
-    if (size, digest) != (expected.file_bytes, expected.file_sha256):
-        raise BackupError(f"{source} does not match its manifest (damaged or replaced)")
+    expected = _checked(source)
     if expected.engine == "sqlite":
         found = _sqlite_manifest(source)
     else:
@@ -325,17 +331,7 @@ def verify(source: Path, *, scratch_url: str | None = None) -> Manifest:
         if scratch_url is None:
             return expected
         with _scratch_database(scratch_url) as url:
-            _run(
-                [
-                    _tool("pg_restore"),
-                    "--no-owner",
-                    "--no-privileges",
-                    "--single-transaction",
-                    "--exit-on-error",
-                    f"--dbname={_libpq(url)}",
-                    str(source),
-                ]
-            )
+            _pg_restore(url, source, clean=False)
             found = _manifest_at(url)
     problems = differences(expected, found)
     if problems:

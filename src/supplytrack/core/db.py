@@ -169,7 +169,10 @@ def _bound_calls(engine: Engine, settings: Settings) -> None:
     def _timed_out(context: Any) -> None:
         connection = context.connection
         dbapi = None if connection is None else connection.connection.dbapi_connection
-        cut = dbapi is not None and (WATCHDOG.disarm(id(dbapi)) or WATCHDOG.fired(id(dbapi)))
+        cut = False
+        if dbapi is not None:
+            WATCHDOG.disarm(id(dbapi))
+            cut = WATCHDOG.fired(id(dbapi))
         if cut and not sqlite:
             context.is_disconnect = True  # the socket is gone: never hand it out again
         if (cut or _is_statement_timeout(context.original_exception)) and (

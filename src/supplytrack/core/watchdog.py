@@ -56,11 +56,10 @@ class Watchdog:
             elif deadline < self._sleeping_until:
                 self._wake.notify()
 
-    def disarm(self, key: int) -> bool:
-        """The call on ``key`` ended (in time or not); False (fired() tells whether it was cut)."""
+    def disarm(self, key: int) -> None:
+        """The call on ``key`` ended, in time or not (fired() tells whether it was cut)."""
         with self._wake:
             self._armed.pop(key, None)
-        return False
 
     def fired(self, key: int) -> bool:
         """Whether ``key``'s last call was cut (and forget that it was)."""
