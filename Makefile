@@ -6,6 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+# Tests run in parallel (pytest-xdist), one worker per core up to four; each worker takes a
+# Redis database of its own, counted down from the one above (tests/conftest.py).
+PYTEST_WORKERS ?= -n auto --maxprocesses 4
 
 .PHONY: serve test lint types test-sqlite test-postgres lock clean
 
@@ -39,14 +42,14 @@ types: $(VENV)/.dev
 	$(BIN)/mypy
 
 test-sqlite: $(VENV)/.dev
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_WORKERS)
 
 # Skipped in one line (not a thousand SKIPPED ones) when PostgreSQL or Redis is not running,
 # except in CI, where that fails (tests/services.py).
 test-postgres: $(VENV)/.dev
 	@$(BIN)/python tests/services.py $(PG_TEST_URL) $(REDIS_TEST_URL); status=$$?; \
 	if [ $$status -eq 0 ]; then \
-	  TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -q; \
+	  TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -q $(PYTEST_WORKERS); \
 	elif [ $$status -ne 1 ]; then exit $$status; fi
 
 test: lint types test-sqlite test-postgres
