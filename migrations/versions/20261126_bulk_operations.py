@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from supplytrack.core import stash
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -120,6 +122,12 @@ def upgrade() -> None:
             sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
+    # What this revision's downgrade set aside (core/stash.py), before the history's foreign
+    # key to bulk_operations is checked.
+    stash.restore_rows(revision, "idempotency_keys")
+    stash.restore_rows(revision, "bulk_operations")
+    stash.restore_columns(revision, "jobs", "id", _JOB_COLUMNS)
+
     with op.batch_alter_table("task_instance_history", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_task_instance_history_bulk_operation_id"),
@@ -135,7 +143,13 @@ def upgrade() -> None:
     _guard_sqlite_history()
 
 
+_JOB_COLUMNS = ("cursor", "owner", "heartbeat_at", "cancel_requested")
+
+
 def downgrade() -> None:
+    stash.park_rows(revision, "idempotency_keys")
+    stash.park_rows(revision, "bulk_operations")
+    stash.park_columns(revision, "jobs", "id", _JOB_COLUMNS)
     with op.batch_alter_table("task_instance_history", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_task_instance_history_bulk_operation_id_bulk_operations"),

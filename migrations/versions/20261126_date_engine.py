@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from supplytrack.core import stash
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -144,11 +146,34 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_task_instance_history_change_id"), ["change_id"], unique=False
         )
+    _restore()
     _guard("task_instance_history", sqlite_only=True)
     _guard("audit_log")
 
 
+_HISTORY_COLUMNS = ("reason_code", "change_id")
+
+
+def _restore() -> None:
+    """Put back what this revision's downgrade set aside (core/stash.py)."""
+    stash.restore_rows(revision, "project_calendars")
+    stash.restore_rows(revision, "project_holidays")
+    stash.restore_rows(revision, "audit_log")
+    # The history is append-only: its guard steps aside for the values it held before.
+    if op.get_bind().dialect.name == "sqlite":
+        _unguard("task_instance_history")
+        stash.restore_columns(revision, "task_instance_history", "id", _HISTORY_COLUMNS)
+        return
+    table = "task_instance_history"
+    op.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+    stash.restore_columns(revision, table, "id", _HISTORY_COLUMNS)
+    op.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+
+
 def downgrade() -> None:
+    for table in ("project_calendars", "project_holidays", "audit_log"):
+        stash.park_rows(revision, table)
+    stash.park_columns(revision, "task_instance_history", "id", _HISTORY_COLUMNS)
     _unguard("audit_log")
     with op.batch_alter_table("task_instance_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_instance_history_change_id"))

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from supplytrack.core import stash
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -430,7 +432,13 @@ def upgrade() -> None:
     _make_history_append_only()
 
 
+# Nothing older to keep anything in: going below the first revision drops every row (the
+# CLI asks for --yes when the database holds any).
+DOWNGRADE_DROPS_DATA = True
+
+
 def downgrade() -> None:
+    stash.drop_all()
     _drop_history_guard()
     with op.batch_alter_table("task_instance_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_instance_history_task_instance_id_id"))

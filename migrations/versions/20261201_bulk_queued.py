@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from supplytrack.core import stash
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -46,9 +48,19 @@ def _replace(before: Sequence[str], after: Sequence[str]) -> None:
 
 def upgrade() -> None:
     _replace(_BEFORE, _AFTER)
+    # Operations that were QUEUED before a downgrade and have not started since are again.
+    name = stash.stash_name(revision, "bulk_operations")
+    if sa.inspect(op.get_bind()).has_table(name):
+        op.execute(
+            "UPDATE bulk_operations SET state = 'QUEUED' WHERE state = 'RUNNING'"  # noqa: S608
+            f" AND id IN (SELECT id FROM {name})"
+        )
+        op.execute(f"DROP TABLE {name}")
 
 
 def downgrade() -> None:
-    # A queued operation is on its way: RUNNING is what the older release called it.
+    # A queued operation is on its way: RUNNING is what the older release called it. Which
+    # ones were queued is set aside for the upgrade (core/stash.py).
+    stash.park_rows(revision, "bulk_operations", where="state = 'QUEUED'")
     op.execute("UPDATE bulk_operations SET state = 'RUNNING' WHERE state = 'QUEUED'")
     _replace(_AFTER, _BEFORE)

@@ -389,7 +389,7 @@ def test_an_sqlite_upgrade_backs_the_data_up_first(
         at_head = runner.invoke(cli, ["db", "upgrade"])
         assert at_head.exit_code == 0, at_head.output
         assert not (path.parent / "backups").exists()  # nothing to migrate: no backup
-        assert runner.invoke(cli, ["db", "downgrade", "-1"]).exit_code == 0
+        assert runner.invoke(cli, ["db", "downgrade", "-1", "--no-backup"]).exit_code == 0
         up = runner.invoke(cli, ["db", "upgrade"])
         assert up.exit_code == 0, up.output
         copies = sorted((path.parent / "backups").glob("supplytrack-*.db"))

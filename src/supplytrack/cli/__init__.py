@@ -162,13 +162,7 @@ def db_upgrade(
     settings = get_settings()
     configure_logging(settings)
     if take_backup and _current() != (migrate.head_revision() if revision == "head" else revision):
-        try:
-            copy = backups.sqlite_safety_copy(settings.database_url)
-        except backups.BackupError as error:
-            console.print(f"[red]no backup, so no upgrade: {error}[/red]")
-            raise typer.Exit(code=2) from error
-        if copy is not None:
-            console.print(f"backed up first: {copy}")
+        _backup_first(settings.database_url, "upgrade")
     migrate.upgrade(revision)
     console.print(f"database at {_current()}")
 
@@ -263,11 +257,47 @@ def db_verify(
 )
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="A revision id, -N (N revisions down) or base.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Go ahead although the downgrade drops rows.")
+    ] = False,
+    take_backup: Annotated[
+        bool, typer.Option("--backup/--no-backup", help="SQLite: back up first (default).")
+    ] = True,
 ) -> None:
-    """Migrate the database down (a downgrade that drops tables loses their rows)."""
-    configure_logging(get_settings())
+    """Migrate the database down, for a rollback to an older release.
+
+    What a revision's downgrade drops is set aside in stash tables and put back by the next
+    upgrade, so down and up again leave schema and data as they were. Going below the first
+    revision drops everything: with rows in the database that asks for --yes. SQLite is
+    backed up first, as for an upgrade.
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    database = Database(settings)
+    try:
+        with database.engine.connect() as connection:
+            lost = migrate.data_lost_by(connection, revision)
+            steps = migrate.steps_down(connection, revision)
+    finally:
+        database.dispose()
+    if lost is not None and not yes:
+        console.print(f"[red]{lost}[/red]")
+        raise typer.Exit(code=2)
+    if take_backup and steps:
+        _backup_first(settings.database_url, "downgrade")
     migrate.downgrade(revision)
     console.print(f"database at {_current() or 'base (empty)'}")
+
+
+def _backup_first(database_url: str, step: str) -> None:
+    """SQLite: a backup beside the database before a migration (exit 2 when it fails)."""
+    try:
+        copy = backups.sqlite_safety_copy(database_url)
+    except backups.BackupError as error:
+        console.print(f"[red]no backup, so no {step}: {error}[/red]")
+        raise typer.Exit(code=2) from error
+    if copy is not None:
+        console.print(f"backed up first: {copy}")
 
 
 def _current() -> str | None:

@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, create_engine, inspect, select, text
+from sqlalchemy import Connection, MetaData, Table, create_engine, select
 from sqlalchemy.engine import URL, make_url
 
-from supplytrack.core.migrate import current_revision
+from supplytrack.core.migrate import current_revision, holds_rows
 
 MANIFEST_FORMAT = 1
 _CHUNK = 5000
@@ -234,18 +234,6 @@ def _pg_backup(url: URL, target: Path) -> Manifest:
             return _manifest_of(connection)
     finally:
         engine.dispose()
-
-
-def holds_rows(connection: Connection) -> list[str]:
-    """The tables of a database that hold rows (the schema revision table aside)."""
-    full = []
-    for name in inspect(connection).get_table_names():
-        if name == "alembic_version":
-            continue
-        quoted = connection.dialect.identifier_preparer.quote(name)
-        if connection.execute(text(f"SELECT 1 FROM {quoted} LIMIT 1")).first():  # noqa: S608
-            full.append(name)
-    return full
 
 
 def restore(database_url: str, source: Path, *, force: bool = False) -> Manifest:
