@@ -80,6 +80,13 @@ class JobRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def latest(self, kind: str, *, finished: bool = False) -> Job | None:
+        """The newest job of ``kind`` (only those that ended, when ``finished``)."""
+        stmt = select(Job).where(Job.kind == kind)
+        if finished:
+            stmt = stmt.where(Job.finished_at.is_not(None))
+        return self.session.scalars(stmt.order_by(Job.id.desc()).limit(1)).first()
+
     def live(self) -> list[Job]:
         """Jobs that are queued or running (for recovery when a worker starts)."""
         stmt = select(Job).where(Job.state.in_(_LIVE)).order_by(Job.id)

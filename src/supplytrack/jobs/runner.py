@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -47,15 +49,29 @@ STOP = threading.Event()
 
 ChunkProcessor = Callable[[Session, Job, Settings], ChunkResult]
 Hook = Callable[[Session, Job], None]
+Preparer = Callable[[Session, Job, Settings], Any]
+
+_PREPARED = "supplytrack.job_prepared"
 
 
 @dataclass(frozen=True, slots=True)
 class JobKind:
-    """How jobs of one kind run: each chunk (in the chunk's transaction), start and end."""
+    """How jobs of one kind run: each chunk (in the chunk's transaction), start and end.
+
+    ``prepare``, when given, does a chunk's reading in a read-only transaction of its own
+    before the chunk's write transaction, so that a long read (a data check) holds no write
+    lock (SQLite's is the whole database's); ``process`` finds its result with ``prepared``.
+    """
 
     process: ChunkProcessor
     finish: Hook
     start: Hook | None = None
+    prepare: Preparer | None = None
+
+
+def prepared(session: Session) -> Any:
+    """What the kind's ``prepare`` returned for the chunk this session processes."""
+    return session.info.get(_PREPARED)
 
 
 # Filled by the layer that owns the work (flows/jobs.py), imported by whoever runs jobs.
@@ -106,7 +122,8 @@ class JobRunner:
         try:
             while True:
                 started = time.perf_counter()
-                state = self.database.run(lambda session: self._chunk(session, job_id))
+                ready = self._prepare(job_id)
+                state = self.database.run(partial(self._chunk, job_id=job_id, ready=ready))
                 if state != JobState.RUNNING:
                     return state
                 if STOP.is_set():
@@ -137,10 +154,30 @@ class JobRunner:
 
         return self.database.run(claim)
 
-    def _chunk(self, session: Session, job_id: int) -> JobState | None:
+    def _prepare(self, job_id: int) -> tuple[int | None, Any] | None:
+        """The kind's reading for the next chunk, with the cursor it read at (None: none)."""
+
+        def read(session: Session) -> tuple[int | None, Any] | None:
+            job = JobRepository(session).get(job_id)
+            if job is None or job.state != JobState.RUNNING or job.cancel_requested:
+                return None
+            kind = KINDS[job.kind]
+            if kind.prepare is None:
+                return None
+            return job.cursor, kind.prepare(session, job, self.database.settings)
+
+        return self.database.run(read, write=False)
+
+    def _chunk(
+        self, session: Session, job_id: int, ready: tuple[int | None, Any] | None = None
+    ) -> JobState | None:
         job = JobRepository(session).get(job_id, for_update=True)
         if job is None or job.owner != self.owner or job.state != JobState.RUNNING:
             return None  # gone, finished elsewhere, or another worker took the lease: stop
+        if ready is not None:
+            if ready[0] != job.cursor:
+                return JobState.RUNNING  # read for another chunk: read again
+            session.info[_PREPARED] = ready[1]
         now = utcnow()
         if job.cancel_requested:
             self._end(session, job, JobState.CANCELLED)

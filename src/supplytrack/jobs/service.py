@@ -42,6 +42,17 @@ class JobService:
             raise NotFound("job", job_id)
         return job
 
+    def get_of_kind(self, job_id: int, kind: str) -> Job:
+        """One job of ``kind`` (404 when missing or of another kind)."""
+        job = self.jobs.get(job_id)
+        if job is None or job.kind != kind:
+            raise NotFound("job", job_id)
+        return job
+
+    def latest(self, kind: str, *, finished: bool = False) -> Job | None:
+        """The newest job of ``kind`` (only those that ended, when ``finished``)."""
+        return self.jobs.latest(kind, finished=finished)
+
     def view(self, job: Job) -> dict[str, Any]:
         """A job with its rate and bulk operation."""
         rate = None

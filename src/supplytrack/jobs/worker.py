@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Protocol
 
-from huey import Huey
+from huey import Huey, crontab
 from sqlalchemy.orm import Session
 
 from supplytrack.core.db import Database
@@ -83,9 +84,19 @@ def worker_database() -> Database:
     return Database(get_settings())
 
 
+# Work every worker's clock starts each minute (Huey periodic tasks), by name; filled by the
+# layer that owns the work (flows/jobs.py), like the job kinds.
+EVERY_MINUTE: dict[str, Callable[[Database], object]] = {}
+
+
+def every_minute(name: str, work: Callable[[Database], object]) -> None:
+    """Have every worker call ``work`` with its database once a minute."""
+    EVERY_MINUTE[name] = work
+
+
 @lru_cache(maxsize=8)
 def consumer_app(where: QueueAt) -> tuple[Huey, Any]:
-    """The Huey instance of ``where`` and its one task, built on first use (not at import).
+    """The Huey instance of ``where``, its task and its clock, built on first use (not at import).
 
     The task runs in ``supplytrack worker``, whose database is its own environment's.
     """
@@ -96,7 +107,17 @@ def consumer_app(where: QueueAt) -> tuple[Huey, Any]:
         """Run one job to its end (or until its lease is lost)."""
         JobRunner(worker_database()).run(job_id)
 
+    for name, work in EVERY_MINUTE.items():
+        huey.periodic_task(crontab(), name=f"supplytrack.{name}")(partial(work_now, work))
     return huey, run_job
+
+
+def work_now(work: Callable[[Database], object]) -> None:
+    """One tick of the clock: the work, with the worker's database (failures are logged)."""
+    try:
+        work(worker_database())
+    except Exception:
+        log.exception("periodic work failed; the next minute tries again")
 
 
 class Sweeper:
