@@ -41,6 +41,7 @@ ORDER = [
     "import",
     "cache warm",
     "cache clear",
+    "check",
     "db current",
     "db backup",
     "db verify",

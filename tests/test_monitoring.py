@@ -22,8 +22,8 @@ from tests.fixtures.client import from_this_host
 from tests.fixtures.database import IN_CI, is_postgres
 
 MONITORING = Path(__file__).resolve().parents[1] / "monitoring"
-# Metrics that exist only elsewhere: Prometheus's own, with REDIS_URL, or once data checks run.
-NOT_SCRAPED_HERE = {"up", "supplytrack_redis_up", "supplytrack_data_check_failures"}
+# Metrics that exist only elsewhere: Prometheus's own, or with REDIS_URL.
+NOT_SCRAPED_HERE = {"up", "supplytrack_redis_up"}
 _NAME = re.compile(r"\b(up|supplytrack_[a-z_]+)\b")
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from supplytrack import __version__
 from supplytrack.api.bulk import router as bulk_router
 from supplytrack.api.calendars import router as calendars_router
+from supplytrack.api.checks import router as checks_router
 from supplytrack.api.fast import FastRoutes
 from supplytrack.api.jobs import router as jobs_router
 from supplytrack.api.projects import router as projects_router
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         tasks_router,
         tokens_router,
         reports_router,
+        checks_router,
     ):
         app.include_router(router)
     if settings.fast_paths:

@@ -140,6 +140,14 @@ def _job(shared: Shared) -> dict[str, int]:
     return {"job_id": job.id}
 
 
+def _data_check_run(shared: Shared) -> dict[str, int]:
+    """A data-check run (a job of its own kind), as POST /api/data-checks queues one."""
+    job = Job(kind="DATA_CHECKS", payload={"checks": [], "source": "API"})
+    shared.session.add(job)
+    shared.session.flush()
+    return {"job_id": job.id}
+
+
 def _ok(*codes: int) -> frozenset[int]:
     return frozenset(codes)
 
@@ -226,6 +234,10 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/api/reports/supplier-performance"): Entry(Access.READ),
     ("GET", "/api/reports/project-status"): Entry(Access.READ),
     ("GET", "/api/reports/task-instances"): Entry(Access.READ),
+    # Data checks read across every supplier: admins only.
+    ("POST", "/api/data-checks"): Entry(Access.ADMIN, ok=_ok(202)),
+    ("GET", "/api/data-checks/latest"): Entry(Access.ADMIN, ok=_ok(200, 404)),
+    ("GET", "/api/data-checks/{job_id}"): Entry(Access.ADMIN, EXISTING, prepare=_data_check_run),
     ("GET", "/api/tokens"): Entry(Access.ADMIN),
     ("POST", "/api/tokens"): Entry(Access.ADMIN, ok=_ok(201), body=_new_token),
     ("DELETE", "/api/tokens/{token_id}"): Entry(Access.ADMIN, BY_ID),

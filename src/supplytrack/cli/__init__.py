@@ -27,6 +27,7 @@ from sqlalchemy import exc
 from supplytrack.api.warm import warm
 from supplytrack.auth.service import TokenService
 from supplytrack.cli.bulk import app as bulk_app
+from supplytrack.cli.checks import check
 from supplytrack.cli.demo import demo_data
 from supplytrack.core import backup as backups
 from supplytrack.core import migrate
@@ -470,6 +471,9 @@ def worker(
     STOP.set()
     if sweeper.is_alive():  # a job the sweeper runs stops after its chunk in hand, too
         sweeper.join(timeout=settings.job_lease_seconds)
+
+
+app.command("check", epilog=example("check --json"))(check)
 
 
 @app.command("import", epilog=example("import history.csv --dry-run"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -148,6 +149,48 @@ class ScrapedNow(Collector):
         )
         stale.add_metric([], stuck)
         yield stale
+        try:
+            checks = list(self._data_checks())
+        except Exception:  # the database went away since: its figures wait for the next scrape
+            return
+        yield from checks
+
+    def _data_checks(self) -> Iterator[Metric]:
+        """The newest finished data-check run: rows per check, when, and whether it ran through."""
+        with self.database.session_scope(write=False) as connection:
+            # The job kind of flows/checks.py (DATA_CHECK_JOB).
+            newest = connection.execute(
+                text(
+                    "SELECT state, result, finished_at FROM jobs WHERE kind = 'DATA_CHECKS'"
+                    " AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+                ).columns(finished_at=UTCDateTime())
+            ).first()
+        failures = GaugeMetricFamily(
+            "supplytrack_data_check_failures",
+            "Rows each data check found in the newest run (consistency: must be 0)",
+            labels=["check", "kind"],
+        )
+        when = GaugeMetricFamily(
+            "supplytrack_data_check_last_run_timestamp_seconds",
+            "When the newest data-check run ended (0: none yet)",
+        )
+        succeeded = GaugeMetricFamily(
+            "supplytrack_data_check_run_succeeded",
+            "Whether the newest data-check run ran every check (1) or ended early (0)",
+        )
+        if newest is not None:
+            result = newest.result
+            if isinstance(result, str):  # JSON as text on SQLite
+                result = json.loads(result)
+            for check in (result or {}).get("checks", []):
+                failures.add_metric([check["name"], check["kind"]], check["failures"])
+            when.add_metric([], newest.finished_at.timestamp())
+            succeeded.add_metric([], 1 if newest.state == "SUCCEEDED" else 0)
+        elif self.database.settings.data_check_interval_minutes > 0:
+            when.add_metric([], 0)
+        yield failures
+        yield when
+        yield succeeded
 
     def _jobs(self, lease_seconds: int) -> tuple[dict[str, int], float, int]:
         now = utcnow()

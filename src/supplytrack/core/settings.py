@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     job_sweep_seconds: float = Field(
         5.0, gt=0, le=3600, description="How often a worker looks for jobs nobody runs."
     )
+    data_check_interval_minutes: int = Field(
+        60, ge=0, le=7 * 24 * 60, description="Workers run the data checks this often (0: never)."
+    )
+    data_quality_stale_days: int = Field(
+        14, ge=1, le=3650, description="An overdue task untouched this long is a finding."
+    )
 
     @field_validator("database_url", "database_read_url")
     @classmethod

@@ -1,4 +1,4 @@
-"""The job kinds of bulk work: each chunk one transaction that also advances the job.
+"""The job kinds: bulk work and data checks, each chunk one transaction that also advances the job.
 
 Registered with the job runner when this module is imported; whoever runs jobs (the API with
 QUEUE_INLINE, ``supplytrack worker``, ``supplytrack bulk``) imports it.
@@ -18,8 +18,16 @@ from supplytrack.core.settings import Settings
 from supplytrack.flows.base import Flow
 from supplytrack.flows.bulk import status_filter
 from supplytrack.flows.bulk_dates import DatePlanner, is_uniform
+from supplytrack.flows.checks import (
+    DATA_CHECK_JOB,
+    finish_checks,
+    prepare_check,
+    process_check_chunk,
+    run_scheduled,
+)
 from supplytrack.jobs.models import Job, JobState
 from supplytrack.jobs.runner import ChunkResult, JobKind, register
+from supplytrack.jobs.worker import every_minute
 from supplytrack.planning.rules import violations
 from supplytrack.suppliers.service import AssignmentService
 from supplytrack.tasks.service import TaskService
@@ -129,3 +137,5 @@ def finish(session: Session, job: Job) -> None:
 
 register(STATUS_JOB, JobKind(process_status_chunk, finish, start))
 register(DATES_JOB, JobKind(process_dates_chunk, finish, start))
+register(DATA_CHECK_JOB, JobKind(process_check_chunk, finish_checks, prepare=prepare_check))
+every_minute("data_checks", run_scheduled)

@@ -1,0 +1,1 @@
+"""Data checks: consistency that must hold, quality worth a look."""
