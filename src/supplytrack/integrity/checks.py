@@ -48,6 +48,10 @@ class Check:
 def run_check(session: Session, check: Check, context: CheckContext) -> dict[str, Any]:
     """Run ``check``: how many rows break it, the first few of them, and how long it took."""
     started = time.perf_counter()
+    if session.get_bind().dialect.name == "postgresql":
+        # The rows are read through a server-side cursor, which PostgreSQL plans for the first
+        # tenth of them by default; a check reads them all (this transaction only).
+        session.execute(text("SELECT set_config('cursor_tuple_fraction', '1', true)"))
     count = 0
     examples: list[dict[str, Any]] = []
     for row in check.rows(session, context):
@@ -97,11 +101,15 @@ _TEMPLATE_ORDER = _query(
 _INSTANCE_ORDER = _query(
     "SELECT d.id AS task_instance_id, d.actual_due AS due,"
     " p.id AS prerequisite_id, p.actual_due AS prerequisite_due"
+    # From each dependency to its project's active assignments, then both instances by the
+    # unique (assignment, template) key: SQLite otherwise pairs every dependency with every
+    # assignment of every project.
     " FROM task_template_dependencies dep"
-    " JOIN task_instances d ON d.task_template_id = dep.template_id"
-    " JOIN task_instances p ON p.task_template_id = dep.depends_on_id"
-    "  AND p.supplier_project_id = d.supplier_project_id"
-    " JOIN supplier_projects sp ON sp.id = d.supplier_project_id AND sp.status = 'ACTIVE'"
+    " JOIN supplier_projects sp ON sp.project_id = dep.project_id AND sp.status = 'ACTIVE'"
+    " JOIN task_instances d ON d.supplier_project_id = sp.id"
+    "  AND d.task_template_id = dep.template_id"
+    " JOIN task_instances p ON p.supplier_project_id = sp.id"
+    "  AND p.task_template_id = dep.depends_on_id"
     " WHERE d.actual_due < p.actual_due ORDER BY d.id, p.id"
 )
 
