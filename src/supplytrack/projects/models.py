@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, String, Text
+from sqlalchemy import CheckConstraint, Computed, Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supplytrack.core.models import Base, VersionedMixin, enum_column, version_check
@@ -39,6 +39,10 @@ class Project(VersionedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
+    # "EV-2028-A" and "ev-2028-a " are one code to the people who type them: unique too.
+    code_key: Mapped[str] = mapped_column(
+        String(64), Computed("lower(trim(code))", persisted=True), unique=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ProjectStatus] = mapped_column(

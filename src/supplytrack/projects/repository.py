@@ -76,8 +76,8 @@ class ProjectRepository(Repository[Project]):
         ).first()
 
     def code_taken(self, code: str, *, except_id: int | None = None) -> bool:
-        """Whether another project has this code (unscoped: codes are globally unique)."""
-        stmt = select(Project.id).where(Project.code == code)
+        """Whether another project has this code, in any case (unscoped: codes are global)."""
+        stmt = select(Project.id).where(Project.code_key == code.strip().lower())
         if except_id is not None:
             stmt = stmt.where(Project.id != except_id)
         return self.session.scalars(stmt.limit(1)).first() is not None

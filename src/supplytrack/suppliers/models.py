@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Computed, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supplytrack.core.models import Base, UTCDateTime, VersionedMixin, enum_column, version_check
@@ -35,6 +35,10 @@ class Supplier(VersionedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
+    # "ACME-01" and "acme-01" are one code to the people who type them: unique too.
+    code_key: Mapped[str] = mapped_column(
+        String(64), Computed("lower(trim(code))", persisted=True), unique=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     status: Mapped[SupplierStatus] = mapped_column(

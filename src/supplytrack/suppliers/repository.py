@@ -116,8 +116,8 @@ class SupplierRepository(Repository[Supplier]):
         return self.session.scalars(stmt).first()
 
     def code_taken(self, code: str, *, except_id: int | None = None) -> bool:
-        """Whether another supplier has this code (unscoped: codes are globally unique)."""
-        stmt = select(Supplier.id).where(Supplier.code == code)
+        """Whether another supplier has this code, in any case (unscoped: codes are global)."""
+        stmt = select(Supplier.id).where(Supplier.code_key == code.strip().lower())
         if except_id is not None:
             stmt = stmt.where(Supplier.id != except_id)
         return self.session.scalars(stmt.limit(1)).first() is not None
