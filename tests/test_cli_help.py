@@ -33,6 +33,7 @@ ORDER = [
     "demo-data",
     "demo-tokens",
     "tokens create",
+    "tokens rotate",
     "tokens revoke",
     "tokens list",
     "bulk shift-dates",

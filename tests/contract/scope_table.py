@@ -240,6 +240,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/api/data-checks/{job_id}"): Entry(Access.ADMIN, EXISTING, prepare=_data_check_run),
     ("GET", "/api/tokens"): Entry(Access.ADMIN),
     ("POST", "/api/tokens"): Entry(Access.ADMIN, ok=_ok(201), body=_new_token),
+    ("POST", "/api/tokens/{token_id}/rotate"): Entry(Access.ADMIN, BY_ID, _ok(201, 409)),
     ("DELETE", "/api/tokens/{token_id}"): Entry(Access.ADMIN, BY_ID),
 }
 

@@ -28,7 +28,7 @@ from tests.contract.bad_bodies import body_cases
 from tests.contract.bad_cases import INSTANCE_A, JSON, LISTS, Bad, due, resolve
 from tests.contract.bad_params import param_cases
 from tests.contract.scope_table import TABLE
-from tests.contract.support import World, assert_envelope, row_counts
+from tests.contract.support import BOOKKEEPING, World, assert_envelope, row_counts
 from tests.fixtures.auth import Caller
 
 CASES = [*body_cases(), *param_cases()]
@@ -40,6 +40,7 @@ def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     return {
         table.name: sorted((tuple(row) for row in session.execute(select(table)).all()), key=repr)
         for table in Base.metadata.sorted_tables
+        if table.name not in BOOKKEEPING
     }
 
 

@@ -103,8 +103,16 @@ class StatementLog:
 
     @property
     def data(self) -> list[str]:
-        """The statements that read or write rows (no BEGIN, SAVEPOINT, PRAGMA, ...)."""
-        return [s for s, _ in self.statements if s.lstrip().upper().startswith(_DATA_STATEMENTS)]
+        """The statements that read or write rows (no BEGIN, SAVEPOINT, PRAGMA, ...).
+
+        A token's last use (api_token_usage, written after the answer at most once a minute)
+        is bookkeeping of the caller, not the request's work, and is left out.
+        """
+        return [
+            s
+            for s, _ in self.statements
+            if s.lstrip().upper().startswith(_DATA_STATEMENTS) and "api_token_usage" not in s
+        ]
 
     def reading(self, table: str) -> list[tuple[str, Any]]:
         """SELECTs whose FROM names ``table``."""

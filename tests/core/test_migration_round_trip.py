@@ -19,7 +19,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.sql import ClauseElement
 from typer.testing import CliRunner
 
-from supplytrack.auth.service import TokenService
+from supplytrack.auth.service import USAGE, TokenService
 from supplytrack.cli import app as cli
 from supplytrack.core.backup import table_checksums
 from supplytrack.core.db import Database
@@ -49,8 +49,11 @@ def _populate(url: str) -> None:
     try:
         load_demo_data(database, "small", 7, date.today())
         with database.session_scope() as session:
-            _, token = TokenService(session).create("round-trip", Role.MANAGER, None)
+            _, token = TokenService(session).create("round-trip", Role.ADMIN, None)
+            spare, _ = TokenService(session).create("to-rotate", Role.VIEWER, None)
+            spare_id = spare.id
         headers = {"Authorization": f"Bearer {token}"}
+        USAGE.forget()  # this process may have seen a token with the same id in another test
         with TestClient(create_app(settings, database)) as client:
             project = client.get("/api/projects", headers=headers).json()["items"][0]["id"]
             calendar = client.put(
@@ -85,6 +88,10 @@ def _populate(url: str) -> None:
                 f"/api/bulk-operations/{applied.json()['bulkOperationId']}/undo", headers=headers
             )
             assert undone.status_code == 200, undone.text
+            rotated = client.post(
+                f"/api/tokens/{spare_id}/rotate", headers=headers, json={"graceMinutes": 5}
+            )
+            assert rotated.status_code == 201, rotated.text
             queued = client.post(
                 f"/api/projects/{project}/bulk-update-dates",
                 headers=headers,
@@ -162,6 +169,7 @@ def test_the_data_fills_what_the_revisions_add(populated: str) -> None:
         "bulk_operations",
         "idempotency_keys",
         "jobs",
+        "api_token_usage",
     ):
         assert tables[table]["rows"] > 0, table
     engine = create_engine(populated)
@@ -200,7 +208,7 @@ def test_every_revision_goes_down_and_up_again_leaving_schema_and_data_identical
         downgrade("-1", url=populated)
         revision, schema, rows = _state(populated)
         assert revision == below
-    assert walked == ["0007", "0006", "0005", "0004", "0003", "0002"]
+    assert walked == ["0008", "0007", "0006", "0005", "0004", "0003", "0002"]
     upgrade("head", url=populated)
     assert _state(populated)[0] == head_revision()
 
@@ -211,7 +219,7 @@ def test_only_the_first_revision_loses_data_and_asks_first(
     engine = create_engine(populated)
     try:
         with engine.connect() as connection:
-            assert [step.revision for step in steps_down(connection, "-2")] == ["0007", "0006"]
+            assert [step.revision for step in steps_down(connection, "-2")] == ["0008", "0007"]
             assert data_lost_by(connection, "0001") is None
             lost = data_lost_by(connection, "base")
             assert lost is not None

@@ -17,7 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from supplytrack.api.cached import TOKENS
 from supplytrack.auth.exceptions import InvalidToken, RoleForbidden
 from supplytrack.auth.repository import token_lookup
-from supplytrack.auth.service import MAX_TOKEN_LENGTH, TokenService, actor_of, digest_of
+from supplytrack.auth.service import (
+    MAX_TOKEN_LENGTH,
+    USAGE,
+    TokenService,
+    actor_of,
+    digest_of,
+    expiry_of,
+    misspelt,
+)
 from supplytrack.core.context import current_context
 from supplytrack.core.db import Database, budget_left
 from supplytrack.core.errors import DatabaseTimeout, RateLimited
@@ -56,23 +64,40 @@ def find_actor(database: Database, raw_token: str) -> Actor | None:
     request, on every worker. Unknown tokens are never cached. Raises the database's errors
     (DATABASE_ERRORS) after discarding the reader's connection.
     """
-    if len(raw_token) > MAX_TOKEN_LENGTH:
-        return None
+    if len(raw_token) > MAX_TOKEN_LENGTH or misspelt(raw_token):
+        return None  # not one of ours: no lookup
     digest = digest_of(raw_token)
     if database.cache.shared:
         # With Redis the board alone is a round trip, as dear as the lookup it would save
         # (measured: bench/cache.py); the lookup stays one indexed read.
-        return actor_of(_token_row(database, digest))
-    row = database.cache.get(
-        "tokens",
-        digest,
-        TOKENS,
-        lambda: _token_row(database, digest),
-        dump=orjson.dumps,
-        load=orjson.loads,
-        keep=_known,
-    )
-    return actor_of(row)
+        actor = actor_of(_token_row(database, digest))
+    else:
+        row = database.cache.get(
+            "tokens",
+            digest,
+            TOKENS,
+            lambda: _token_row(database, digest),
+            dump=orjson.dumps,
+            load=orjson.loads,
+            keep=_known,
+        )
+        actor = actor_of(row)
+    if actor is not None:
+        _note_use(database, actor.token_id)
+    return actor
+
+
+def _note_use(database: Database, token_id: int | None) -> None:
+    """Have the token's last use written after the answer, at most once a minute (per process)."""
+    context = current_context()
+    if token_id is None or context is None or not USAGE.due(token_id):
+        return
+
+    def write() -> None:
+        with database.session_scope() as session:
+            TokenService(session).record_use(token_id)
+
+    context.after_response.append(write)
 
 
 def _known(row: Sequence[Any] | None) -> bool:
@@ -80,7 +105,7 @@ def _known(row: Sequence[Any] | None) -> bool:
 
 
 def _token_row(database: Database, digest: str) -> Sequence[Any] | None:
-    """(id, name, role, supplier_id, revoked, supplier status) of the digest's token."""
+    """(id, name, role, supplier_id, revoked, supplier status, expiry) of the digest's token."""
     reader = database.raw_reader
     lookup = token_lookup(database.engine.dialect)
     try:
@@ -94,7 +119,8 @@ def _token_row(database: Database, digest: str) -> Sequence[Any] | None:
         raise
     if row is None:
         return None
-    return (row[0], row[1], str(row[2]), row[3], None if row[4] is None else True, row[5])
+    revoked = None if row[4] is None else True
+    return (row[0], row[1], str(row[2]), row[3], revoked, row[5], expiry_of(row[6]))
 
 
 def admit(limiter: RateLimiter, actor: Actor, *, bulk: bool = False) -> None:

@@ -11,7 +11,7 @@ from supplytrack.core.identity import Role
 from supplytrack.core.models import Base, UTCDateTime, enum_column
 from supplytrack.core.time import utcnow
 
-__all__ = ["ApiToken", "Role"]
+__all__ = ["ApiToken", "ApiTokenUsage", "Role"]
 
 
 class ApiToken(Base):
@@ -32,3 +32,19 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Refused from this moment on (None: until revoked).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The token a rotation made in this one's place.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+
+
+class ApiTokenUsage(Base):
+    """When a token was last used (written at most once a minute per token and process).
+
+    A table of its own: writing it into api_tokens would invalidate every cached token lookup.
+    """
+
+    __tablename__ = "api_token_usage"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -8,10 +8,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.models import ApiToken
+from supplytrack.auth.models import ApiToken, ApiTokenUsage
 from supplytrack.core.db import AnyRow
 from supplytrack.suppliers.models import Supplier
 
@@ -26,6 +28,7 @@ def _by_digest() -> Any:
             ApiToken.supplier_id,
             ApiToken.revoked_at,
             Supplier.status,
+            ApiToken.expires_at,
         )
         .outerjoin(Supplier, Supplier.id == ApiToken.supplier_id)
         .where(ApiToken.digest == bindparam("q_digest"))
@@ -41,7 +44,7 @@ class TokenLookup:
         self.positional = dialect.name == "sqlite"
 
     def find(self, cursor: Any, digest: str) -> tuple[Any, ...] | None:
-        """(id, name, role, supplier_id, revoked_at, supplier status) of this digest's token."""
+        """(id, name, role, supplier_id, revoked_at, supplier status, expires_at) of the token."""
         cursor.execute(self.sql, (digest,) if self.positional else {"q_digest": digest})
         row: tuple[Any, ...] | None = cursor.fetchone()
         return row
@@ -60,7 +63,7 @@ class TokenRepository:
         self.session = session
 
     def by_digest(self, digest: str) -> AnyRow | None:
-        """(id, name, role, supplier_id, revoked_at, supplier status) of this digest's token."""
+        """(id, name, role, supplier_id, revoked_at, supplier status, expires_at) of the token."""
         return self.session.connection().execute(_by_digest(), {"q_digest": digest}).first()
 
     def get(self, token_id: int) -> ApiToken | None:
@@ -83,6 +86,37 @@ class TokenRepository:
         if after_id is not None:
             stmt = stmt.where(ApiToken.id > after_id)
         return self.session.scalars(stmt).all()
+
+    def last_used(self, token_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each of these tokens was last used (those never used are absent)."""
+        if not token_ids:
+            return {}
+        stmt = select(ApiTokenUsage.token_id, ApiTokenUsage.last_used_at).where(
+            ApiTokenUsage.token_id.in_(token_ids)
+        )
+        return {int(token_id): when for token_id, when in self.session.execute(stmt)}
+
+    def touch(self, token_id: int, when: datetime) -> None:
+        """Record a use of the token (one upsert)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(ApiTokenUsage).values(token_id=token_id, last_used_at=when)
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[ApiTokenUsage.token_id],
+                set_={"last_used_at": stmt.excluded.last_used_at},
+            )
+        )
+
+    def expire(self, token_id: int, when: datetime, replaced_by_id: int | None = None) -> None:
+        """Let a token run out at ``when`` (or sooner, as it would); and what replaced it."""
+        token = self.get(token_id)
+        assert token is not None
+        if token.expires_at is None or token.expires_at > when:
+            token.expires_at = when
+        if replaced_by_id is not None:
+            token.replaced_by_id = replaced_by_id
+        self.session.flush()
 
     def bound_to(self, supplier_id: int) -> bool:
         """Whether a token was ever bound to the supplier."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,7 @@ from rich.table import Table
 from sqlalchemy import exc
 
 from supplytrack.api.warm import warm
+from supplytrack.auth.models import ApiToken
 from supplytrack.auth.service import TokenService
 from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.checks import check
@@ -327,17 +329,57 @@ def tokens_create(
     role: Annotated[Role, typer.Option(help="admin, manager, viewer or supplier.")],
     supplier_id: Annotated[int | None, typer.Option(help="For supplier tokens.")] = None,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="Refuse it after this long: 90d, 12h or 30m (default: never)."),
+    ] = None,
 ) -> None:
     """Create a token and print it (it is shown only this once)."""
+    life = _duration(expires_in, "--expires-in") if expires_in else None
     database = _database()
     try:
         with database.session_scope() as session:
-            row, raw = create_token(session, name, role, supplier_id)
+            row, raw = create_token(session, name, role, supplier_id, life)
             token_id = row.id
     except SupplyTrackError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(code=2) from error
     console.print(f"token {token_id} ({role.value}):")
+    sys.stdout.write(raw + "\n")
+
+
+def _duration(text: str, option: str) -> timedelta:
+    """90d, 12h, 30m (a bad one: exit 2, naming the option)."""
+    match = re.fullmatch(r"(\d{1,6})([dhm])", text.strip())
+    if match is None:
+        console.print(f"[red]{option}: say how long as 90d, 12h or 30m, not {text!r}[/red]")
+        raise typer.Exit(code=2)
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+@tokens_app.command("rotate", epilog=example("tokens rotate 1 --grace 1h"))
+def tokens_rotate(
+    token_id: Annotated[int, typer.Argument(help="The token to replace.")],
+    grace: Annotated[
+        str, typer.Option(help="How long the old token keeps working: 1h, 30m, 0m.")
+    ] = "1h",
+) -> None:
+    """Print a new token that replaces this one; the old one is refused after the grace period.
+
+    The new token keeps the name, role and supplier (and as long a life, if the old one had
+    an expiry). Give it to whoever uses the old one before the grace period ends.
+    """
+    period = _duration(grace, "--grace")
+    database = _database()
+    try:
+        with database.session_scope() as session:
+            row, raw = TokenService(session).rotate(token_id, period)
+            new_id = row.id
+    except SupplyTrackError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=2) from error
+    console.print(f"token {new_id} replaces token {token_id}, which works for {grace} more:")
     sys.stdout.write(raw + "\n")
 
 
@@ -347,38 +389,41 @@ def tokens_list(
 ) -> None:
     """List tokens (never the tokens themselves).
 
-    Instants are UTC, to the minute; the name comes last and wraps, so that the table fits an
-    80-column terminal.
+    Created and revoked instants are UTC, to the minute; the last use and the expiry (shown
+    when some token has one) to the day. A supplier token's role names its supplier. The name
+    comes last and wraps, so that the table fits an 80-column terminal.
     """
     database = _database()
+    with database.session_scope(write=False) as session:
+        service = TokenService(session)
+        rows: list[ApiToken] = []
+        after: int | None = None
+        while True:
+            page = service.page(include_revoked=include_revoked, after_id=after, limit=500)
+            rows.extend(page[:500])
+            if len(page) <= 500:
+                break
+            after = page[499].id
+        used = service.last_used([row.id for row in rows])
+    expiring = any(row.expires_at is not None for row in rows)
     table = Table(box=None, pad_edge=False, caption="times in UTC", caption_justify="left")
-    headers = ["id", "role", "supplier", "prefix", "created"]
-    if include_revoked:
-        headers.append("revoked")
+    headers = ["id", "role", "prefix", "created", "last used"]
+    headers += ["expires"] if expiring else []
+    headers += ["revoked"] if include_revoked else []
     for header in headers:
         table.add_column(header, no_wrap=True, justify="right" if header == "id" else "left")
     table.add_column("name", overflow="fold", min_width=8)
-    with database.session_scope(write=False) as session:
-        after: int | None = None
-        while True:
-            rows = TokenService(session).page(
-                include_revoked=include_revoked, after_id=after, limit=500
-            )
-            for row in rows[:500]:
-                cells = [
-                    str(row.id),
-                    row.role.value,
-                    str(row.supplier_id or ""),
-                    row.prefix,
-                    _minute(row.created_at),
-                ]
-                if include_revoked:
-                    cells.append(_minute(row.revoked_at))
-                table.add_row(*cells, row.name)
-            if len(rows) <= 500:
-                break
-            after = rows[499].id
+    for row in rows:
+        role = row.role.value + (f" {row.supplier_id}" if row.supplier_id else "")
+        cells = [str(row.id), role, row.prefix, _minute(row.created_at), _day(used.get(row.id))]
+        cells += [_day(row.expires_at)] if expiring else []
+        cells += [_minute(row.revoked_at)] if include_revoked else []
+        table.add_row(*cells, row.name)
     console.print(table)
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d") if moment is not None else ""
 
 
 def _minute(moment: datetime | None) -> str:

@@ -8,6 +8,7 @@ seen by the middleware that logs the request.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ class RequestContext:
     deadline: float | None = None
     # Added to the response as it starts (the rate-limit fields of the request's actor).
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # Bookkeeping run (in a worker thread) once the response has been sent: the client
+    # never waits for it, and it never changes the answer (a token's last use).
+    after_response: list[Callable[[], None]] = field(default_factory=list)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("supplytrack_request", default=None)

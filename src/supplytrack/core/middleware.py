@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supplytrack.core import metrics
@@ -138,6 +140,8 @@ class RequestMiddleware:
             metrics.IN_FLIGHT.dec()
             self._log(scope, context, state["status"], started)
             reset_context(token)
+        for work in context.after_response:
+            await _after_response(work)
 
     async def _buffer(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -208,3 +212,11 @@ async def _send_error(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _after_response(work: Callable[[], None]) -> None:
+    """Run bookkeeping after the answer, off the event loop; a failure is logged, not raised."""
+    try:
+        await run_in_threadpool(work)
+    except Exception:
+        _errors.exception("after-response work failed")

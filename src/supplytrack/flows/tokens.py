@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,12 +21,16 @@ from supplytrack.tasks.service import TaskService
 
 
 def create_token(
-    session: Session, name: str, role: Role, supplier_id: int | None
+    session: Session,
+    name: str,
+    role: Role,
+    supplier_id: int | None,
+    expires_in: timedelta | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token (404 when the supplier it is bound to does not exist); shown once."""
     if role == Role.SUPPLIER and supplier_id is not None:
         SupplierService(session, system_actor()).get(supplier_id)
-    return TokenService(session).create(name, role, supplier_id)
+    return TokenService(session).create(name, role, supplier_id, expires_in)
 
 
 @dataclass(frozen=True, slots=True)
