@@ -27,16 +27,28 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(VENV)/.runtime $@
 
+# semgrep lives in a virtualenv of its own: it pins an opentelemetry that FastAPI's does not take.
+SEMGREP_VENV := .venv-semgrep
+SEMGREP := SEMGREP_ENABLE_VERSION_CHECK=0 $(CURDIR)/$(SEMGREP_VENV)/bin/semgrep scan --metrics=off --disable-version-check
+
+$(SEMGREP_VENV)/.done: requirements-semgrep.lock
+	$(PYTHON) -m venv $(SEMGREP_VENV)
+	$(SEMGREP_VENV)/bin/pip install --quiet --require-hashes -r requirements-semgrep.lock
+	touch $@
+
 serve: $(VENV)/.runtime
 	$(BIN)/supplytrack db upgrade
 	$(BIN)/supplytrack demo-data --scale small --seed 1 --if-empty
 	$(BIN)/supplytrack demo-tokens --url http://$(HOST):$(PORT)
 	$(BIN)/supplytrack serve --host $(HOST) --port $(PORT)
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev $(SEMGREP_VENV)/.done
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/lint-imports
+	$(BIN)/bandit --quiet -c pyproject.toml -r src
+	cd security && $(SEMGREP) --test --config semgrep.yml semgrep.py
+	$(SEMGREP) --quiet --error --config security/semgrep.yml src migrations
 
 types: $(VENV)/.dev
 	$(BIN)/mypy
@@ -58,6 +70,7 @@ test: lint types test-sqlite test-postgres
 lock:
 	uv pip compile --quiet --python-version 3.11 --generate-hashes pyproject.toml requirements-build.in -o requirements.lock
 	uv pip compile --quiet --python-version 3.11 --generate-hashes --extra dev pyproject.toml requirements-build.in -o requirements-dev.lock
+	uv pip compile --quiet --python-version 3.11 --generate-hashes requirements-semgrep.in -o requirements-semgrep.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache supplytrack.db supplytrack.db-wal supplytrack.db-shm supplytrack.db-writer
+	rm -rf $(VENV) $(SEMGREP_VENV) .mypy_cache .ruff_cache supplytrack.db supplytrack.db-wal supplytrack.db-shm supplytrack.db-writer

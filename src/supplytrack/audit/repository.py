@@ -94,7 +94,7 @@ class HistoryRepository:
             arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
             # Only our own column names and types go into the text: values are bound.
             statement = (
-                f"INSERT INTO task_instance_history ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+                f"INSERT INTO task_instance_history ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608  # nosec B608
             )
             for start in range(0, len(rows), _PG_BATCH):
                 batch = rows[start : start + _PG_BATCH]
@@ -102,7 +102,7 @@ class HistoryRepository:
                 connection.exec_driver_sql(statement, (*values, [when] * len(batch)))
             return
         marks = ", ".join(["?"] * (len(HISTORY_COLUMNS) + 1))
-        statement = f"INSERT INTO task_instance_history ({columns}) VALUES ({marks})"  # noqa: S608
+        statement = f"INSERT INTO task_instance_history ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608
         connection.exec_driver_sql(statement, [(*row, when) for row in rows])
 
     def append_from(self, changes: Select[Any], who: dict[str, Any], changed_at: datetime) -> None:

@@ -22,7 +22,7 @@ from supplytrack.core.errors import BusinessRuleError, Conflict, NotFound
 from supplytrack.core.identity import Actor, Role
 from supplytrack.core.time import utcnow
 
-TOKEN_PREFIX = "st_"  # noqa: S105 - a prefix that makes leaked tokens easy to spot
+TOKEN_PREFIX = "st_"  # noqa: S105 - a prefix that makes leaked tokens easy to spot  # nosec B105
 MAX_TOKEN_LENGTH = 200
 DEMO_NAME_PREFIX = "demo-"
 # A token is st_ + 40 random base62 characters + 6 of checksum (CRC32 of the 40, base62), so

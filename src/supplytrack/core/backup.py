@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -331,14 +332,18 @@ def verify(source: Path, *, scratch_url: str | None = None) -> Manifest:
 def _scratch_database(server_url: str) -> Iterator[URL]:
     """A new, empty PostgreSQL database on the server of ``server_url``, dropped afterwards."""
     url = make_url(server_url)
-    name = f"{url.database or 'supplytrack'}"[:45] + f"_verify_{uuid.uuid4().hex[:8]}"
+    # Only letters, digits and _ from the operator's URL: the name is formatted into DDL.
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", url.database or "supplytrack")[:45]
+    name = f"{stem}_verify_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
+            # nosemgrep: sql-built-from-strings - a scratch name we made
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         yield url.set(database=name)
     finally:
         with admin.connect() as connection:
+            # nosemgrep: sql-built-from-strings - a scratch name we made
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 

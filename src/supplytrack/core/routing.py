@@ -145,7 +145,7 @@ class UnitOfWorkRoute(APIRoute):
                     _current_uow.reset(token)
                     if uow.opened:
                         await run_in_threadpool(uow.close)
-                await asyncio.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311
+                await asyncio.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311  # nosec B311
 
         return handle
 

@@ -51,7 +51,7 @@ def park_rows(revision: str, table: str, where: str | None = None) -> None:
     name = stash_name(revision, table)
     listed = ", ".join(_create_like(name, table))
     clause = f" WHERE {where}" if where else ""
-    op.execute(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {table}{clause}")  # noqa: S608
+    op.execute(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {table}{clause}")  # noqa: S608  # nosec B608
 
 
 def park_columns(revision: str, table: str, key: str, columns: Sequence[str]) -> None:
@@ -60,7 +60,7 @@ def park_columns(revision: str, table: str, key: str, columns: Sequence[str]) ->
     listed = ", ".join(_create_like(name, table, (key, *columns)))
     filled = " OR ".join(f"{column} IS NOT NULL" for column in columns)
     op.execute(
-        f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {table} WHERE {filled}"  # noqa: S608
+        f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {table} WHERE {filled}"  # noqa: S608  # nosec B608
     )
 
 
@@ -72,13 +72,13 @@ def restore_rows(revision: str, table: str) -> int:
     bind = op.get_bind()
     columns = [column["name"] for column in sa.inspect(bind).get_columns(name)]
     listed = ", ".join(columns)
-    count = bind.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()  # noqa: S608
-    op.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {name}")  # noqa: S608
+    count = bind.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()  # noqa: S608  # nosec B608
+    op.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {name}")  # noqa: S608  # nosec B608
     op.execute(f"DROP TABLE {name}")
     if bind.dialect.name == "postgresql" and "id" in columns:
         # The restored ids were taken from the sequence before the rollback: go on after them.
         op.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"  # noqa: S608
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"  # noqa: S608  # nosec B608
             " HAVING max(id) IS NOT NULL"
         )
     return int(count)
@@ -90,10 +90,10 @@ def restore_columns(revision: str, table: str, key: str, columns: Sequence[str])
     if not _exists(name):
         return 0
     bind = op.get_bind()
-    count = bind.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()  # noqa: S608
+    count = bind.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()  # noqa: S608  # nosec B608
     assignments = ", ".join(f"{column} = {name}.{column}" for column in columns)
     op.execute(
-        f"UPDATE {table} SET {assignments} FROM {name}"  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM {name}"  # noqa: S608  # nosec B608
         f" WHERE {table}.{key} = {name}.{key}"
     )
     op.execute(f"DROP TABLE {name}")

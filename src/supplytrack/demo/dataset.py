@@ -71,7 +71,7 @@ def build_plan(scale: Scale, seed: int, clock: Clock) -> DemoPlan:
 
     def stream(part: str) -> random.Random:
         # Reproducible, not secret: the point is that the same seed gives the same data.
-        return random.Random(f"supplytrack-demo:{seed}:{part}")  # noqa: S311
+        return random.Random(f"supplytrack-demo:{seed}:{part}")  # noqa: S311  # nosec B311
 
     projects = plan_projects(stream("projects"), clock, scale.projects)
     suppliers = plan_suppliers(stream("suppliers"), clock, scale.suppliers)

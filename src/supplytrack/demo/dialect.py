@@ -152,7 +152,7 @@ class Dialect:
         for table in SERIAL_TABLES:
             connection.execute(
                 text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608  # nosec B608
                     f"COALESCE(MAX(id), 0) + 1, false) FROM {table}"
                 )
             )
