@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from supplytrack import __version__
+from supplytrack.api.access_log import router as access_log_router
 from supplytrack.api.bulk import router as bulk_router
 from supplytrack.api.calendars import router as calendars_router
 from supplytrack.api.checks import router as checks_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         tokens_router,
         reports_router,
         checks_router,
+        access_log_router,
     ):
         app.include_router(router)
     if settings.fast_paths:

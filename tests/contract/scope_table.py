@@ -238,6 +238,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/data-checks"): Entry(Access.ADMIN, ok=_ok(202)),
     ("GET", "/api/data-checks/latest"): Entry(Access.ADMIN, ok=_ok(200, 404)),
     ("GET", "/api/data-checks/{job_id}"): Entry(Access.ADMIN, EXISTING, prepare=_data_check_run),
+    ("GET", "/api/access-log"): Entry(Access.ADMIN),
     ("GET", "/api/tokens"): Entry(Access.ADMIN),
     ("POST", "/api/tokens"): Entry(Access.ADMIN, ok=_ok(201), body=_new_token),
     ("POST", "/api/tokens/{token_id}/rotate"): Entry(Access.ADMIN, BY_ID, _ok(201, 409)),

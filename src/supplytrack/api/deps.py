@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from supplytrack.api.cached import TOKENS
+from supplytrack.audit.access import note_access
 from supplytrack.auth.exceptions import InvalidToken, RoleForbidden
 from supplytrack.auth.repository import token_lookup
 from supplytrack.auth.service import (
@@ -169,6 +170,7 @@ async def authenticated_actor(
         actor = await run_in_threadpool(_through_session, database, raw_token)
     if actor is None:
         raise InvalidToken
+    note_access(database, actor)
     admit(request.app.state.rate_limiter, actor)
     return actor
 

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from supplytrack.api.deps import DATABASE_ERRORS, admit, find_actor
 from supplytrack.api.tasks import patch_and_read
+from supplytrack.audit.access import note_access
 from supplytrack.auth.service import MAX_TOKEN_LENGTH
 from supplytrack.core.db import Database
 from supplytrack.core.errors import BadRequest, RateLimited, SupplyTrackError
@@ -380,6 +381,7 @@ class FastRoutes:
             raise Unhandled from error  # the route answers it (503, 403 ...)
         if actor is None:
             raise Unhandled  # the route answers 401, exactly as always
+        note_access(self.database, actor)
         try:
             admit(self.limiter, actor)
         except RateLimited as error:

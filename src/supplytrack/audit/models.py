@@ -120,3 +120,31 @@ class AuditLog(Base):
     source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource, "source"))
     change_id: Mapped[str | None] = mapped_column(String(32), index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccessLogEntry(Base):
+    """One request by a supplier token (staff too with ACCESS_LOG_STAFF): who asked for what.
+
+    Written in batches after the answers (audit/access.py); append-only but for retention
+    (ACCESS_LOG_RETENTION_DAYS).
+    """
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index(None, "supplier_id", "id"),
+        Index(None, "token_id", "id"),
+        Index(None, "at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    supplier_id: Mapped[int | None] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[str] = mapped_column(String(64))

@@ -29,3 +29,18 @@ class HistoryRead(ReadModel):
     change_id: str | None = Field(
         description="Shared by every row of one change (e.g. a move and its cascade)."
     )
+
+
+class AccessLogRead(ReadModel):
+    """One request of a logged token: who asked for what, and what they got."""
+
+    id: int = Field(description="Entry id (newest first in lists).")
+    at: datetime = Field(description="When the request was answered.")
+    token_id: int | None = Field(description="The token that made it.")
+    role: str = Field(description="The token's role.")
+    supplier_id: int | None = Field(description="The supplier of a supplier token.")
+    method: str = Field(description="HTTP method.")
+    route: str = Field(description="The route template, e.g. /api/task-instances/{instance_id}.")
+    target: str = Field(description="The path and query string: the objects or filter asked.")
+    status: int = Field(description="The HTTP status of the answer.")
+    request_id: str = Field(description="The request id (X-Request-ID, the log line's).")

@@ -29,6 +29,16 @@ class RequestContext:
     # Bookkeeping run (in a worker thread) once the response has been sent: the client
     # never waits for it, and it never changes the answer (a token's last use).
     after_response: list[Callable[[], None]] = field(default_factory=list)
+    # Called inline once the answer is complete, with this context (quick, never blocking:
+    # the supplier access log takes its entry here). method, route, target and status are
+    # filled in by then.
+    on_finish: list[Callable[[RequestContext], None]] = field(default_factory=list)
+    actor_role: str | None = None
+    actor_supplier_id: int | None = None
+    method: str = ""
+    route: str = ""
+    target: str = ""  # the path and query string: the objects or the filter asked for
+    status: int = 0
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("supplytrack_request", default=None)

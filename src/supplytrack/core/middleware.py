@@ -140,8 +140,7 @@ class RequestMiddleware:
             metrics.IN_FLIGHT.dec()
             self._log(scope, context, state["status"], started)
             reset_context(token)
-        for work in context.after_response:
-            await _after_response(work)
+        await _finished(scope, context, state["status"])
 
     async def _buffer(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -220,3 +219,25 @@ async def _after_response(work: Callable[[], None]) -> None:
         await run_in_threadpool(work)
     except Exception:
         _errors.exception("after-response work failed")
+
+
+async def _finished(scope: Scope, context: RequestContext, status: int) -> None:
+    """The request is answered: its on_finish hooks, then its after-response work."""
+    if context.on_finish:
+        _finish(scope, context, status)
+    for work in context.after_response:
+        await _after_response(work)
+
+
+def _finish(scope: Scope, context: RequestContext, status: int) -> None:
+    """Hand the finished request to its on_finish hooks (a failing hook is logged only)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    context.method = scope["method"]
+    context.route = route_label(scope)
+    context.target = scope.get("path", "") + (f"?{query}" if query else "")
+    context.status = status
+    for hook in context.on_finish:
+        try:
+            hook(context)
+        except Exception:
+            _errors.exception("request hook failed", extra={"request_id": context.request_id})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -134,6 +134,31 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The error type (and the envelope's code) of a day outside FIRST_DAY..LAST_DAY.
 DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+_ISO_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def _iso_instant(value: object) -> object:
+    """An instant written in ISO 8601 (a date alone is its midnight; no zone means UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif not isinstance(value, str) or not _ISO_INSTANT.match(value):
+        msg = "must be an instant written YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]"
+        raise ValueError(msg)
+    else:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not in_day_range(moment.date()):
+        raise PydanticCustomError(
+            DATE_OUT_OF_RANGE,
+            "must lie between {first} and {last}",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+IsoInstant = Annotated[datetime, BeforeValidator(_iso_instant)]
 
 # Ids fit PostgreSQL's INTEGER; a larger one can name nothing (and must not reach the driver).
 MAX_ID = 2_147_483_647

@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     job_sweep_seconds: float = Field(
         5.0, gt=0, le=3600, description="How often a worker looks for jobs nobody runs."
     )
+    access_log_enabled: bool = Field(True, description="Log every request of supplier tokens.")
+    access_log_staff: bool = Field(False, description="Log staff tokens' requests too.")
+    access_log_retention_days: int = Field(
+        400, ge=1, le=36500, description="Access-log entries older than this are deleted."
+    )
+    access_log_flush_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How often each process writes its access-log entries (0: when read).",
+    )
     data_check_interval_minutes: int = Field(
         60, ge=0, le=7 * 24 * 60, description="Workers run the data checks this often (0: never)."
     )

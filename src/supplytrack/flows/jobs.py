@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.access import prune_expired
 from supplytrack.audit.models import ChangeSource, ReasonCode
 from supplytrack.audit.service import Why
 from supplytrack.bulk.commands import DATES_JOB, STATUS_JOB, DatesJob, StatusJob, parse
@@ -139,3 +140,4 @@ register(STATUS_JOB, JobKind(process_status_chunk, finish, start))
 register(DATES_JOB, JobKind(process_dates_chunk, finish, start))
 register(DATA_CHECK_JOB, JobKind(process_check_chunk, finish_checks, prepare=prepare_check))
 every_minute("data_checks", run_scheduled)
+every_minute("access_log_retention", prune_expired)
