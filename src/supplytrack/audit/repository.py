@@ -54,7 +54,7 @@ _PG_TYPES = (
 _PG_BATCH = 10_000
 
 
-def _stored(moment: datetime, dialect: str) -> Any:
+def stored_instant(moment: datetime, dialect: str) -> Any:
     """An instant as the UTCDateTime column stores it (naive UTC; SQLite: SQLAlchemy's text)."""
     naive = moment.astimezone(UTC).replace(tzinfo=None)
     return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
@@ -88,7 +88,7 @@ class HistoryRepository:
             return
         connection = self.session.connection()
         dialect = connection.dialect.name
-        when = _stored(changed_at, dialect)
+        when = stored_instant(changed_at, dialect)
         columns = ", ".join((*HISTORY_COLUMNS, "changed_at"))
         if dialect == "postgresql":
             arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
