@@ -117,7 +117,7 @@ class AccessLog:
         connection = session.connection()
         dialect = connection.dialect.name
         marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(_COLUMNS))
-        statement = f"INSERT INTO access_log ({', '.join(_COLUMNS)}) VALUES ({marks})"  # noqa: S608
+        statement = f"INSERT INTO access_log ({', '.join(_COLUMNS)}) VALUES ({marks})"  # noqa: S608  # nosec B608
         rows = [(stored_instant(entry[0], dialect), *entry[1:]) for entry in entries]
         connection.exec_driver_sql(statement, rows)
 
