@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from supplytrack import __version__
+from supplytrack.api.access_log import audit_router
 from supplytrack.api.access_log import router as access_log_router
 from supplytrack.api.bulk import router as bulk_router
 from supplytrack.api.calendars import router as calendars_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         reports_router,
         checks_router,
         access_log_router,
+        audit_router,
     ):
         app.include_router(router)
     if settings.fast_paths:

@@ -26,6 +26,7 @@ class Access(enum.Enum):
     STAFF_WRITE = "admin and manager"
     TASK_WRITE = "admin, manager, and a supplier on its own instances"
     ADMIN = "admin only"
+    AUDIT_READ = "admin and viewer (the audit log)"
 
 
 Body = Callable[[World, str, int], dict[str, Any] | None]
@@ -239,6 +240,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/api/data-checks/latest"): Entry(Access.ADMIN, ok=_ok(200, 404)),
     ("GET", "/api/data-checks/{job_id}"): Entry(Access.ADMIN, EXISTING, prepare=_data_check_run),
     ("GET", "/api/access-log"): Entry(Access.ADMIN),
+    ("GET", "/api/audit-log"): Entry(Access.AUDIT_READ),
     ("GET", "/api/tokens"): Entry(Access.ADMIN),
     ("POST", "/api/tokens"): Entry(Access.ADMIN, ok=_ok(201), body=_new_token),
     ("POST", "/api/tokens/{token_id}/rotate"): Entry(Access.ADMIN, BY_ID, _ok(201, 409)),
@@ -253,6 +255,7 @@ ALLOWED_ROLES: dict[Access, frozenset[str]] = {
     Access.STAFF_WRITE: frozenset({"admin", "manager"}),
     Access.TASK_WRITE: frozenset({"admin", "manager", "supplier"}),
     Access.ADMIN: frozenset({"admin"}),
+    Access.AUDIT_READ: frozenset({"admin", "viewer"}),
 }
 
 

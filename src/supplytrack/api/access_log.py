@@ -1,4 +1,4 @@
-"""Admin-only access log: every request of supplier tokens (docs/security.md)."""
+"""The logs of who did what: the audit log (admins and viewers) and the access log (admins)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from supplytrack.api.deps import Admin, DbSession
+from supplytrack.api.deps import Admin, AuditReader, DbSession
 from supplytrack.audit.access import AccessLogReader, access_log_of
-from supplytrack.audit.schemas import AccessLogRead
+from supplytrack.audit.models import AuditEntity, ChangeSource
+from supplytrack.audit.schemas import AccessLogRead, AuditLogRead
+from supplytrack.audit.service import AuditFilter, AuditService
 from supplytrack.core.openapi import Cursor, Limit, QueryId, responses
 from supplytrack.core.pagination import DEFAULT_LIMIT, decode_id_cursor, encode_id_cursor
 from supplytrack.core.routing import UnitOfWorkRoute
 from supplytrack.core.schemas import IsoInstant, Page
 
 router = APIRouter(prefix="/api/access-log", tags=["access log"], route_class=UnitOfWorkRoute)
+audit_router = APIRouter(prefix="/api/audit-log", tags=["audit log"], route_class=UnitOfWorkRoute)
 
 
 @router.get("", responses=responses(400, 401, 403, 422))
@@ -54,3 +57,32 @@ def list_access_log(
     items = [AccessLogRead.model_validate(row) for row in rows[:limit]]
     next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
     return Page[AccessLogRead](items=items, next_cursor=next_cursor)
+
+
+@audit_router.get("", responses=responses(400, 401, 403, 422))
+def list_audit_log(
+    actor: AuditReader,
+    session: DbSession,
+    entity: Annotated[
+        AuditEntity | None, Query(description="PROJECT, TEMPLATE, CALENDAR or SUPPLIER.")
+    ] = None,
+    entity_id: Annotated[QueryId, Query(alias="id", description="Of this object only.")] = None,
+    actor_id: Annotated[QueryId, Query(alias="actor", description="By this token only.")] = None,
+    source: Annotated[ChangeSource | None, Query(description="API, BULK, SYSTEM ...")] = None,
+    since: Annotated[
+        IsoInstant | None, Query(alias="from", description="From this instant, included.")
+    ] = None,
+    until: Annotated[
+        IsoInstant | None, Query(alias="to", description="Up to this instant, excluded.")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[AuditLogRead]:
+    """Changes to projects, templates, calendars and suppliers, newest first."""
+    where = AuditFilter(entity, entity_id, actor_id, source, since, until)
+    rows = AuditService(session, actor).log_page(
+        where, before_id=decode_id_cursor(cursor), limit=limit
+    )
+    items = [AuditLogRead.model_validate(row) for row in rows[:limit]]
+    next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
+    return Page[AuditLogRead](items=items, next_cursor=next_cursor)

@@ -201,6 +201,7 @@ Manager = Annotated[Actor, Depends(require(Role.ADMIN, Role.MANAGER))]
 # Those who move task instances along the status machine.
 TaskWriter = Annotated[Actor, Depends(require(Role.ADMIN, Role.MANAGER, Role.SUPPLIER))]
 Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
+AuditReader = Annotated[Actor, Depends(require(Role.ADMIN, Role.VIEWER))]
 
 
 def rate_limited_manager(request: Request, actor: Manager) -> Actor:

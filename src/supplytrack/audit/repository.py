@@ -11,6 +11,7 @@ from sqlalchemy import Integer, Select, String, insert, literal, select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import (
+    AuditEntity,
     AuditLog,
     ChangeSource,
     HistoryField,
@@ -58,6 +59,18 @@ def stored_instant(moment: datetime, dialect: str) -> Any:
     """An instant as the UTCDateTime column stores it (naive UTC; SQLite: SQLAlchemy's text)."""
     naive = moment.astimezone(UTC).replace(tzinfo=None)
     return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Filters of the audit log (None: any)."""
+
+    entity: AuditEntity | None = None
+    entity_id: int | None = None
+    actor_id: int | None = None
+    source: ChangeSource | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +154,25 @@ class HistoryRepository:
             stmt = stmt.where(h.id < before_id)
         stmt = stmt.order_by(h.id.desc()).limit(limit + 1)
         return self.session.scalars(stmt).all()
+
+    def log_page(
+        self, where: AuditFilter, *, before_id: int | None, limit: int
+    ) -> Sequence[AuditLog]:
+        """Audit-log rows newest first, one more than ``limit``."""
+        a = AuditLog
+        stmt = select(a)
+        for column, value in (
+            (a.entity, where.entity),
+            (a.entity_id, where.entity_id),
+            (a.actor_id, where.actor_id),
+            (a.source, where.source),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if where.since is not None:
+            stmt = stmt.where(a.changed_at >= where.since)
+        if where.until is not None:
+            stmt = stmt.where(a.changed_at < where.until)
+        if before_id is not None:
+            stmt = stmt.where(a.id < before_id)
+        return self.session.scalars(stmt.order_by(a.id.desc()).limit(limit + 1)).all()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from supplytrack.audit.models import ChangeSource, HistoryField, ReasonCode
+from supplytrack.audit.models import AuditEntity, ChangeSource, HistoryField, ReasonCode
 from supplytrack.core.schemas import ReadModel
 
 
@@ -44,3 +44,22 @@ class AccessLogRead(ReadModel):
     target: str = Field(description="The path and query string: the objects or filter asked.")
     status: int = Field(description="The HTTP status of the answer.")
     request_id: str = Field(description="The request id (X-Request-ID, the log line's).")
+
+
+class AuditLogRead(ReadModel):
+    """One changed field of a project, template, calendar or supplier: before, after, who, why."""
+
+    id: int = Field(description="Entry id (newest first in lists).")
+    entity: AuditEntity = Field(description="PROJECT, TEMPLATE, CALENDAR or SUPPLIER.")
+    entity_id: int = Field(description="The id of what changed.")
+    field: str = Field(description="Which field changed.")
+    old_value: str | None = Field(description="Before, as text.")
+    new_value: str | None = Field(description="After, as text.")
+    changed_at: datetime = Field(description="When.")
+    actor_id: int | None = Field(description="The token that made the change.")
+    actor: str = Field(description="Who, as the token's name says.")
+    reason: str | None = Field(description="Why, in words.")
+    reason_code: ReasonCode | None = Field(description="Why, as a code (date changes).")
+    source: ChangeSource = Field(description="API, BULK, CASCADE, SYSTEM or IMPORT.")
+    change_id: str | None = Field(description="Rows of one change share it.")
+    request_id: str | None = Field(description="The request that made it.")

@@ -14,14 +14,23 @@ from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import (
     AuditEntity,
+    AuditLog,
     ChangeSource,
     HistoryField,
     ReasonCode,
     TaskInstanceHistory,
 )
-from supplytrack.audit.repository import HistoryFilter, HistoryRepository
+from supplytrack.audit.repository import AuditFilter, HistoryFilter, HistoryRepository
 
-__all__ = ["AuditService", "Change", "HistoryFilter", "Why", "as_text", "new_change_id"]
+__all__ = [
+    "AuditFilter",
+    "AuditService",
+    "Change",
+    "HistoryFilter",
+    "Why",
+    "as_text",
+    "new_change_id",
+]
 from supplytrack.core.context import current_request_id
 from supplytrack.core.identity import Actor
 from supplytrack.core.time import utcnow
@@ -173,3 +182,9 @@ class AuditService:
     ) -> Sequence[TaskInstanceHistory]:
         """The trail of one instance, newest first (visibility is the caller's check)."""
         return self.history.page(task_instance_id, where, before_id=before_id, limit=limit)
+
+    def log_page(
+        self, where: AuditFilter, *, before_id: int | None, limit: int
+    ) -> Sequence[AuditLog]:
+        """The audit log, newest first (staff data: the route admits admins and viewers)."""
+        return self.history.log_page(where, before_id=before_id, limit=limit)
