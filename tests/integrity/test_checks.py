@@ -14,7 +14,7 @@ from supplytrack.core.settings import Settings
 from supplytrack.core.time import utcnow
 from supplytrack.flows.checks import context_of
 from supplytrack.integrity.checks import BY_NAME, CHECKS, CONSISTENCY, run_check
-from supplytrack.suppliers.models import SupplierProject
+from supplytrack.suppliers.models import AssignmentStatus
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.templates.models import TaskTemplate
 from tests.fixtures.database import is_postgres
@@ -231,4 +231,4 @@ def test_a_result_counts_every_row_and_keeps_ten_examples(plant: Plant, session:
 
 
 def test_the_assignments_plant_uses_are_active(plant: Plant) -> None:
-    assert {a.status for a in plant.assignments} == {SupplierProject.status.type.enums[0]}
+    assert {a.status for a in plant.assignments} == {AssignmentStatus.ACTIVE}

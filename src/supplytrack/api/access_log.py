@@ -17,6 +17,11 @@ from supplytrack.core.routing import UnitOfWorkRoute
 from supplytrack.core.schemas import IsoInstant, Page
 
 router = APIRouter(prefix="/api/access-log", tags=["access log"], route_class=UnitOfWorkRoute)
+# Both logs are filtered by time the same way: ISO instants, UTC without a zone.
+Since = Annotated[
+    IsoInstant | None, Query(alias="from", description="From this instant, included.")
+]
+Until = Annotated[IsoInstant | None, Query(alias="to", description="Up to this instant, excluded.")]
 audit_router = APIRouter(prefix="/api/audit-log", tags=["audit log"], route_class=UnitOfWorkRoute)
 
 
@@ -33,12 +38,8 @@ def list_access_log(
         str | None, Query(max_length=200, description="Only this route template.")
     ] = None,
     status: Annotated[int | None, Query(ge=100, le=599, description="Only this status.")] = None,
-    since: Annotated[
-        IsoInstant | None, Query(alias="from", description="From this instant, included.")
-    ] = None,
-    until: Annotated[
-        IsoInstant | None, Query(alias="to", description="Up to this instant, excluded.")
-    ] = None,
+    since: Since = None,
+    until: Until = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AccessLogRead]:
@@ -69,12 +70,8 @@ def list_audit_log(
     entity_id: Annotated[QueryId, Query(alias="id", description="Of this object only.")] = None,
     actor_id: Annotated[QueryId, Query(alias="actor", description="By this token only.")] = None,
     source: Annotated[ChangeSource | None, Query(description="API, BULK, SYSTEM ...")] = None,
-    since: Annotated[
-        IsoInstant | None, Query(alias="from", description="From this instant, included.")
-    ] = None,
-    until: Annotated[
-        IsoInstant | None, Query(alias="to", description="Up to this instant, excluded.")
-    ] = None,
+    since: Since = None,
+    until: Until = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AuditLogRead]:

@@ -57,6 +57,7 @@ class AccessLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        self.pruned_at: float | None = None  # time.monotonic() of the last retention run
 
     def record(self, context: RequestContext) -> None:
         """Take a finished request's entry (called inline by the middleware: never blocks)."""
@@ -199,17 +200,16 @@ class AccessLogReader:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-_PRUNED: dict[int, float] = {}
 PRUNE_EVERY_SECONDS = 3600.0
 
 
 def prune_expired(database: Database) -> int | None:
     """The workers' clock: delete entries past ACCESS_LOG_RETENTION_DAYS, hourly per process."""
     now = time.monotonic()
-    last = _PRUNED.get(id(database))
-    if last is not None and now - last < PRUNE_EVERY_SECONDS:
+    access = access_log_of(database)
+    if access.pruned_at is not None and now - access.pruned_at < PRUNE_EVERY_SECONDS:
         return None
-    _PRUNED[id(database)] = now
+    access.pruned_at = now
     days = database.settings.access_log_retention_days
     removed = database.run(lambda session: AccessLogReader(session).prune(timedelta(days=days)))
     if removed:
