@@ -45,7 +45,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.attributes.get("url") or get_settings().database_url
+    # The tables' owner (DATABASE_MIGRATION_URL) when the service connects as another role.
+    url = config.attributes.get("url") or get_settings().owner_url
     # A migration of a large table may take longer than any request may.
     database = Database(
         get_settings().model_copy(update={"database_statement_timeout": 0}), url=url

@@ -48,6 +48,7 @@ ORDER = [
     "db verify",
     "db restore",
     "db downgrade",
+    "db roles",
     "serve",
     "worker",
 ]

@@ -19,9 +19,13 @@ from tests.fixtures.auth import Caller
 
 
 @pytest.fixture(scope="module")
-def shared(shared_database: Database) -> Iterator[Shared]:
-    """The data set, its app, client, session and tokens, for one module."""
-    with shared_data_set(shared_database) as data:
+def shared(row_secured_database: Database) -> Iterator[Shared]:
+    """The data set, its app, client, session and tokens, for one module.
+
+    On PostgreSQL the app connects as a role that owns nothing, so row-level security is in
+    force beneath every request of the contract tests (the application's scope too).
+    """
+    with shared_data_set(row_secured_database) as data:
         yield data
 
 

@@ -33,6 +33,7 @@ from supplytrack.core.errors import DatabaseTimeout, RateLimited
 from supplytrack.core.identity import Actor, Role
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.routing import get_session
+from supplytrack.core.rowsecurity import actor_scope, lookup_scope, scoped_as
 from supplytrack.core.settings import Settings
 from supplytrack.flows.base import Flow
 
@@ -110,7 +111,7 @@ def _token_row(database: Database, digest: str) -> Sequence[Any] | None:
     reader = database.raw_reader
     lookup = token_lookup(database.engine.dialect)
     try:
-        cursor = reader.cursor()
+        cursor = reader.cursor(lookup_scope(digest))
         try:
             row = lookup.find(cursor, digest)
         finally:
@@ -132,6 +133,7 @@ def admit(limiter: RateLimiter, actor: Actor, *, bulk: bool = False) -> None:
     """
     context = current_context()
     if context is not None:
+        context.scope = actor_scope(actor.role.value, actor.supplier_id, actor.token_id)
         if context.admitted and not bulk:
             return  # counted on the fast path, which then handed the request on
         context.actor_id = actor.token_id
@@ -155,6 +157,9 @@ async def authenticated_actor(
     """Resolve ``Authorization: Bearer <token>`` into the calling actor (401 otherwise)."""
     warming: Actor | None = request.scope.get(WARM_ACTOR_KEY)
     if warming is not None:
+        context = current_context()
+        if context is not None:  # its reads see what the actor would see (row-level security)
+            context.scope = actor_scope(warming.role.value, warming.supplier_id, warming.token_id)
         return warming
     if credentials is None or not credentials.credentials.strip():
         raise InvalidToken
@@ -176,7 +181,10 @@ async def authenticated_actor(
 
 
 def _through_session(database: Database, raw_token: str) -> Actor:
-    with database.session_scope(write=False) as session:
+    with (
+        scoped_as(lookup_scope(digest_of(raw_token))),
+        database.session_scope(write=False) as session,
+    ):
         return TokenService(session).authenticate(raw_token)
 
 

@@ -27,6 +27,7 @@ from supplytrack.audit.repository import stored_instant
 from supplytrack.core.context import RequestContext, current_context
 from supplytrack.core.db import Database
 from supplytrack.core.identity import Actor, Role
+from supplytrack.core.rowsecurity import system_scope
 from supplytrack.core.time import utcnow
 
 log = logging.getLogger("supplytrack.access")
@@ -97,7 +98,8 @@ class AccessLog:
             if not entries:
                 return 0
             try:
-                with self.database.session_scope() as session:
+                # Written as the system (a request's own flush is not the supplier's write).
+                with system_scope(), self.database.session_scope() as session:
                     self._insert(session, entries)
             except Exception:
                 log.exception(

@@ -32,7 +32,7 @@ from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.checks import check
 from supplytrack.cli.demo import demo_data
 from supplytrack.core import backup as backups
-from supplytrack.core import migrate
+from supplytrack.core import dbroles, migrate
 from supplytrack.core.db import Database, is_unavailable
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import Role, system_actor
@@ -170,6 +170,65 @@ def db_upgrade(
     console.print(f"database at {_current()}")
 
 
+@db_app.command("roles", epilog=example("db roles --owner supplytrack_owner --app supplytrack_app"))
+def db_roles(
+    owner: Annotated[
+        str, typer.Option(help="The role that owns the tables.")
+    ] = "supplytrack_owner",
+    app_role: Annotated[
+        str, typer.Option("--app", help="The role the service connects as.")
+    ] = "supplytrack_app",
+    admin_url: Annotated[
+        str | None,
+        typer.Option(help="Connect as this DBA (default: DATABASE_MIGRATION_URL, DATABASE_URL)."),
+    ] = None,
+    owner_password_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the owner's password.")
+    ] = None,
+    app_password_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the service's password.")
+    ] = None,
+) -> None:
+    """PostgreSQL: create the tables' owner and the service's role (row-level security).
+
+    The owner gets every object of the schema and runs migrations, backups and restores
+    (DATABASE_MIGRATION_URL); the service's role owns nothing, is no superuser, cannot bypass
+    row-level security and only reads and writes rows (DATABASE_URL). Idempotent.
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    url = admin_url or settings.owner_url
+    if url.startswith("sqlite"):
+        console.print("SQLite has no database users: nothing to do (the application's scope")
+        console.print("is the guard there; row-level security is PostgreSQL's)")
+        return
+
+    def secret(name: str | None) -> str | None:
+        if name is None:
+            return None
+        value = os.environ.get(name)
+        if not value:
+            console.print(f"[red]{name} is not set[/red]")
+            raise typer.Exit(code=2)
+        return value
+
+    try:
+        plan = dbroles.create_roles(
+            url,
+            owner=owner,
+            app=app_role,
+            owner_password=secret(owner_password_env),
+            app_password=secret(app_password_env),
+        )
+    except dbroles.RoleError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    made = ", ".join(plan.created) or "none (both existed)"
+    console.print(f"roles created: {made}; objects handed to {plan.owner}: {plan.handed_over}")
+    console.print(f"DATABASE_MIGRATION_URL={dbroles.role_url(url, plan.owner, None)}")
+    console.print(f"DATABASE_URL={dbroles.role_url(url, plan.app, None)}")
+
+
 @db_app.command("backup", epilog=example("db backup backups/example.db"))
 def db_backup(
     target: Annotated[
@@ -185,7 +244,7 @@ def db_backup(
     configure_logging(settings)
     where = target or backups.default_target(settings.database_url)
     started = time.perf_counter()
-    manifest = _backup_step(lambda: backups.backup(settings.database_url, where), exit_code=2)
+    manifest = _backup_step(lambda: backups.backup(settings.owner_url, where), exit_code=2)
     console.print(
         f"backup {where} ({manifest.file_bytes:,} bytes, {len(manifest.tables)} tables,"
         f" {manifest.rows:,} rows, revision {manifest.revision})"
@@ -218,7 +277,7 @@ def db_restore(
     configure_logging(settings)
     started = time.perf_counter()
     manifest = _backup_step(
-        lambda: backups.restore(settings.database_url, source, force=force), exit_code=2
+        lambda: backups.restore(settings.owner_url, source, force=force), exit_code=2
     )
     database = _database()
     try:

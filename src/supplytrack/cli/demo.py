@@ -53,8 +53,11 @@ def demo_data(
     configure_logging(settings)
     # Every statement of a bulk load is "slow" by design; warning about each is noise.
     # (nor is one bounded by DATABASE_STATEMENT_TIMEOUT: loading xl takes minutes)
+    # As the tables' owner (DATABASE_MIGRATION_URL, if set): the load drops and rebuilds
+    # indexes and foreign keys on PostgreSQL, which only the owner may.
     database = Database(
-        settings.model_copy(update={"slow_query_ms": 0, "database_statement_timeout": 0})
+        settings.model_copy(update={"slow_query_ms": 0, "database_statement_timeout": 0}),
+        url=settings.owner_url,
     )
     try:
         check_schema(database)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -158,6 +159,17 @@ def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# Backups and restores read and write every row: on PostgreSQL with row-level security they
+# work as the system scope (core/rowsecurity.py), on their own connections only.
+_SYSTEM_OPTIONS = "-c supplytrack.role=system"
+
+
+def _engine(url: URL) -> Any:
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, connect_args={"options": _SYSTEM_OPTIONS})
+    return create_engine(url)
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -167,7 +179,10 @@ def _tool(name: str) -> str:
 
 
 def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    environment = {**os.environ, "PGOPTIONS": _SYSTEM_OPTIONS}
+    done = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, check=False, env=environment
+    )
     if done.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()[-2000:]}")
 
@@ -213,7 +228,7 @@ def backup(database_url: str, target: Path) -> Manifest:
 
 def _pg_backup(url: URL, target: Path) -> Manifest:
     pg_dump = _tool("pg_dump")
-    engine = create_engine(url)
+    engine = _engine(url)
     try:
         with (
             engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection,
@@ -227,6 +242,7 @@ def _pg_backup(url: URL, target: Path) -> Manifest:
                     "--format=custom",
                     "--no-owner",
                     "--no-privileges",
+                    "--enable-row-security",
                     f"--snapshot={snapshot}",
                     f"--file={target}",
                     f"--dbname={_libpq(url)}",
@@ -247,7 +263,7 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> Manifest
     url = make_url(database_url)
     if url.get_backend_name() != ("sqlite" if expected.engine == "sqlite" else "postgresql"):
         raise BackupError(f"a {expected.engine} backup restores into {expected.engine} only")
-    engine = create_engine(url)
+    engine = _engine(url)
     try:
         with engine.connect() as connection:
             full = holds_rows(connection)
@@ -290,6 +306,7 @@ def _pg_restore(url: URL, source: Path, *, clean: bool) -> None:
             "--no-privileges",
             "--single-transaction",
             "--exit-on-error",
+            "--enable-row-security",
             f"--dbname={_libpq(url)}",
             str(source),
         ]
@@ -297,7 +314,7 @@ def _pg_restore(url: URL, source: Path, *, clean: bool) -> None:
 
 
 def _manifest_at(url: URL) -> Manifest:
-    engine = create_engine(url)
+    engine = _engine(url)
     try:
         with engine.connect() as connection:
             return _manifest_of(connection)
@@ -363,7 +380,7 @@ def sqlite_safety_copy(database_url: str) -> Path | None:
     source = Path(url.database)
     if not source.exists() or source.stat().st_size == 0:
         return None
-    engine = create_engine(url)
+    engine = _engine(url)
     try:
         with engine.connect() as connection:
             if not holds_rows(connection):

@@ -33,6 +33,9 @@ class RequestContext:
     # the supplier access log takes its entry here). method, route, target and status are
     # filled in by then.
     on_finish: list[Callable[[RequestContext], None]] = field(default_factory=list)
+    # Whose rows the request's transactions may see on PostgreSQL (core/rowsecurity.py Scope):
+    # set once its token is known; None before (anonymous).
+    scope: tuple[str, str, str, str] | None = None
     actor_role: str | None = None
     actor_supplier_id: int | None = None
     method: str = ""

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
+import psycopg
 from sqlalchemy import (
     Date,
     Engine,
@@ -37,6 +38,13 @@ from sqlalchemy.pool import ConnectionPoolEntry, QueuePool, StaticPool
 from supplytrack.core import metrics
 from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
+from supplytrack.core.rowsecurity import (
+    SCOPE_STATEMENT,
+    Scope,
+    current_scope,
+    forget_scope,
+    scope_every_transaction,
+)
 from supplytrack.core.settings import Settings
 from supplytrack.core.watchdog import WATCHDOG
 from supplytrack.core.writer_gate import gate_for
@@ -83,6 +91,7 @@ def create_db_engine(url: str, settings: Settings, role: str = "primary") -> Eng
             },
         )
         _ping_when_idle(engine, settings)
+        scope_every_transaction(engine)
     _count_queries(engine, settings.slow_query_ms)
     _watch_pool(engine, role)
     _bound_calls(engine, settings)
@@ -387,6 +396,7 @@ class _RawConnection:
     """Stands in for SQLAlchemy's Connection in a bare cursor's events (what listeners read)."""
 
     __slots__ = ("connection", "engine", "info")
+    bare = True  # its cursor sets the row-level security scope itself (core/rowsecurity.py)
 
     def __init__(self, pooled: Any, engine: Engine) -> None:
         self.connection = pooled  # as Connection.connection: the pool's connection
@@ -401,18 +411,33 @@ class ObservedCursor:
     slow-query logs (and the tests' statement recorders) see their statements too.
     """
 
-    def __init__(self, cursor: Any, pooled: Any, engine: Engine) -> None:
+    def __init__(
+        self, cursor: Any, pooled: Any, engine: Engine, scope: Scope | None = None
+    ) -> None:
         self._cursor = cursor
         self._connection = _RawConnection(pooled, engine)
         self._dispatch = engine.dispatch
+        self._scope = scope
 
     def execute(self, statement: str, params: Any = ()) -> Any:
-        """Execute, between the before and after cursor events."""
+        """Execute, between the before and after cursor events.
+
+        On PostgreSQL (autocommit) the scope's settings go first in the same simple query:
+        two statements of one query message run in one implicit transaction, so the
+        settings hold for the read and end with it (one round trip, as before).
+        """
         context = _RawExecution()
         self._dispatch.before_cursor_execute(
             self._connection, self._cursor, statement, params, context, False
         )
-        result = self._cursor.execute(statement, params)
+        if self._scope is None:
+            result = self._cursor.execute(statement, params)
+        else:
+            forget_scope(self._connection.info)
+            # nosemgrep: sql-built-from-strings - two statements of ours
+            combined = f"{SCOPE_STATEMENT}; {statement}"
+            result = self._cursor.execute(combined, {**self._scope.params(), **params})
+            self._cursor.nextset()
         self._dispatch.after_cursor_execute(
             self._connection, self._cursor, statement, params, context, False
         )
@@ -442,15 +467,28 @@ class RawReader:
         self.engine = engine
         self._connection: Any = None
 
-    def cursor(self) -> Any:
-        """A cursor of the reader's connection (opened now if needed)."""
+    def cursor(self, scope: Scope | None = None) -> Any:
+        """A cursor of the reader's connection (opened now if needed).
+
+        On PostgreSQL each statement runs in the row-level security ``scope`` (by default
+        the current one: core/rowsecurity.py), through a client-side binding cursor (the
+        only kind that sends two statements with parameters in one query).
+        """
         if self._connection is None:
             connection = self.engine.raw_connection()
             if self.engine.dialect.name == "postgresql":
                 connection.rollback()  # the pool's ping may have opened a transaction
                 connection.driver_connection.autocommit = True  # type: ignore[union-attr]
             self._connection = connection
-        return ObservedCursor(self._connection.cursor(), self._connection, self.engine)
+        if self.engine.dialect.name != "postgresql":
+            return ObservedCursor(self._connection.cursor(), self._connection, self.engine)
+        driver = self._connection.driver_connection
+        return ObservedCursor(
+            psycopg.ClientCursor(driver),
+            self._connection,
+            self.engine,
+            current_scope() if scope is None else scope,
+        )
 
     def discard(self) -> None:
         """Forget the connection after an error (the pool closes it)."""

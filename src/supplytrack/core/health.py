@@ -22,6 +22,7 @@ from supplytrack.core.migrate import current_revision, head_revision
 from supplytrack.core.models import UTCDateTime
 from supplytrack.core.openapi import responses
 from supplytrack.core.redis_client import REDIS_ERRORS, client
+from supplytrack.core.rowsecurity import system_scope
 from supplytrack.core.settings import Settings
 from supplytrack.core.time import utcnow
 
@@ -157,7 +158,7 @@ class ScrapedNow(Collector):
 
     def _data_checks(self) -> Iterator[Metric]:
         """The newest finished data-check run: rows per check, when, and whether it ran through."""
-        with self.database.session_scope(write=False) as connection:
+        with system_scope(), self.database.session_scope(write=False) as connection:
             # The job kind of flows/checks.py (DATA_CHECK_JOB).
             newest = connection.execute(
                 text(
@@ -194,7 +195,7 @@ class ScrapedNow(Collector):
 
     def _jobs(self, lease_seconds: int) -> tuple[dict[str, int], float, int]:
         now = utcnow()
-        with self.database.session_scope(write=False) as connection:
+        with system_scope(), self.database.session_scope(write=False) as connection:
             by_state = {
                 str(state): int(count)
                 for state, count in connection.execute(

@@ -41,7 +41,8 @@ def redis_prefix(settings: Settings) -> str:
     """
     if settings.redis_prefix:
         return settings.redis_prefix
-    url = make_url(settings.database_url)
+    # Not by user: the service's role and the tables' owner (DATABASE_MIGRATION_URL) share it.
+    url = make_url(settings.database_url).set(username=None, password=None)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         url = url.set(database=os.path.abspath(url.database))
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="Primary database.")
     database_read_url: str | None = Field(None, description="Read replica for reports.")
+    database_migration_url: str | None = Field(
+        None,
+        description="PostgreSQL: the tables' owner, for migrations, backups and restores"
+        " (DATABASE_URL then connects as a role that owns nothing: `db roles`).",
+    )
     database_connection_limit: int = Field(10, ge=1, le=1000)
     database_timeout: int = Field(5000, ge=1, description="Milliseconds to wait for a lock/pool.")
     database_statement_timeout: int = Field(
@@ -133,7 +138,7 @@ class Settings(BaseSettings):
         14, ge=1, le=3650, description="An overdue task untouched this long is a finding."
     )
 
-    @field_validator("database_url", "database_read_url")
+    @field_validator("database_url", "database_read_url", "database_migration_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
         return None if value is None or value == "" else normalise_database_url(value)
@@ -187,6 +192,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Whether the primary database is SQLite."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def owner_url(self) -> str:
+        """The URL migrations, backups and restores connect with (the tables' owner)."""
+        return self.database_migration_url or self.database_url
 
     @property
     def queue_path(self) -> Path:
