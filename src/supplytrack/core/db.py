@@ -7,7 +7,7 @@ import random
 import select as io_select
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
@@ -40,6 +40,7 @@ from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
 from supplytrack.core.rowsecurity import (
     SCOPE_STATEMENT,
+    SCOPE_STATEMENT_POSITIONAL,
     Scope,
     current_scope,
     forget_scope,
@@ -434,9 +435,13 @@ class ObservedCursor:
             result = self._cursor.execute(statement, params)
         else:
             forget_scope(self._connection.info)
+            bound: Mapping[str, Any] | tuple[Any, ...]
+            if isinstance(params, Mapping):
+                first, bound = SCOPE_STATEMENT, {**self._scope.params(), **params}
+            else:  # positional (or none)
+                first, bound = SCOPE_STATEMENT_POSITIONAL, (*self._scope, *params)
             # nosemgrep: sql-built-from-strings - two statements of ours
-            combined = f"{SCOPE_STATEMENT}; {statement}"
-            result = self._cursor.execute(combined, {**self._scope.params(), **params})
+            result = self._cursor.execute(f"{first}; {statement}", bound)
             self._cursor.nextset()
         self._dispatch.after_cursor_execute(
             self._connection, self._cursor, statement, params, context, False

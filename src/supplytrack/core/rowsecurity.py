@@ -43,6 +43,14 @@ SCOPE_STATEMENT = (
     " set_config('supplytrack.token', %(st_digest)s, true)"
 )
 
+# The same, for a statement with positional parameters (the values in Scope's field order).
+SCOPE_STATEMENT_POSITIONAL = (
+    "SELECT set_config('supplytrack.role', %s, true),"
+    " set_config('supplytrack.supplier_id', %s, true),"
+    " set_config('supplytrack.token_id', %s, true),"
+    " set_config('supplytrack.token', %s, true)"
+)
+
 
 class Scope(NamedTuple):
     """The values of the four settings (text, as set_config takes them)."""
