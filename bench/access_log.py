@@ -19,37 +19,10 @@ from common import (
     prepare,
     print_table,
     serve,
-    supplytrack,
+    supplier_token,
     wait_quiet,
 )
 from floor import connect
-
-
-def _supplier_token(url: str) -> tuple[str, int, list[int]]:
-    connection = connect(url)
-    (supplier_id,) = connection.execute(
-        "SELECT supplier_id FROM task_instances GROUP BY supplier_id ORDER BY count(*) DESC LIMIT 1"
-    ).fetchone()
-    ids = [
-        row[0]
-        for row in connection.execute(
-            f"SELECT id FROM task_instances WHERE supplier_id = {int(supplier_id)} LIMIT 200"
-        ).fetchall()
-    ]
-    connection.close()
-    printed = supplytrack(
-        url,
-        "tokens",
-        "create",
-        "--role",
-        "supplier",
-        "--supplier-id",
-        str(supplier_id),
-        "--name",
-        "bench-access-log",
-    )
-    token = next(word for word in printed.split() if word.startswith("st_"))
-    return token, int(supplier_id), ids
 
 
 def main() -> None:
@@ -63,7 +36,7 @@ def main() -> None:
     )
     need("wrk", "apt-get install -y wrk")
     url = prepare("access_log", args.engine, "small", reuse=args.reuse)
-    token, supplier_id, ids = _supplier_token(url)
+    token, supplier_id, ids = supplier_token(url, "bench-access-log")
     shapes = {
         "GET list (20 a page)": ["/api/task-instances?limit=20"],
         "GET one": [f"/api/task-instances/{i}" for i in ids],

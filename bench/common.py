@@ -164,6 +164,39 @@ def admin_token(url: str) -> str:
     return next(word for word in lines if word.startswith("st_"))
 
 
+def supplier_token(url: str, name: str) -> tuple[str, int, list[int]]:
+    """A new token of the supplier with the most instances.
+
+    Returns (token, supplier id, up to 200 of its instance ids).
+    """
+    from floor import connect
+
+    connection = connect(url)
+    (supplier_id,) = connection.execute(
+        "SELECT supplier_id FROM task_instances GROUP BY supplier_id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    ids = [
+        row[0]
+        for row in connection.execute(
+            f"SELECT id FROM task_instances WHERE supplier_id = {int(supplier_id)} LIMIT 200"
+        ).fetchall()
+    ]
+    connection.close()
+    printed = supplytrack(
+        url,
+        "tokens",
+        "create",
+        "--role",
+        "supplier",
+        "--supplier-id",
+        str(supplier_id),
+        "--name",
+        name,
+    )
+    token = next(word for word in printed.split() if word.startswith("st_"))
+    return token, int(supplier_id), ids
+
+
 # Servers and HTTP ------------------------------------------------------------------------
 
 

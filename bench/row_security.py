@@ -24,6 +24,7 @@ from common import (
     prepare,
     print_table,
     serve,
+    supplier_token,
     supplytrack,
     wait_quiet,
 )
@@ -37,22 +38,10 @@ def _as(url: str, role: str) -> str:
 
 
 def _tokens(url: str) -> tuple[str, str, list[int], list[int]]:
+    supplier, _supplier_id, own = supplier_token(url, "bench-row-security")
     connection = connect(url)
-    (supplier_id,) = connection.execute(
-        "SELECT supplier_id FROM task_instances GROUP BY supplier_id ORDER BY count(*) DESC LIMIT 1"
-    ).fetchone()
-    own = [
-        row[0]
-        for row in connection.execute(
-            f"SELECT id FROM task_instances WHERE supplier_id = {int(supplier_id)} LIMIT 200"
-        ).fetchall()
-    ]
     every = [row[0] for row in connection.execute("SELECT id FROM task_instances LIMIT 2000")]
     connection.close()
-    printed = supplytrack(
-        url, "tokens", "create", "--role", "supplier", "--supplier-id", str(supplier_id)
-    )
-    supplier = next(word for word in printed.split() if word.startswith("st_"))
     return supplier, admin_token(url), own, every
 
 
