@@ -50,6 +50,12 @@ class AuditEntity(enum.StrEnum):
     TEMPLATE = "TEMPLATE"
     CALENDAR = "CALENDAR"
     SUPPLIER = "SUPPLIER"
+    ASSIGNMENT = "ASSIGNMENT"  # entity_id: the supplier_projects row
+    TOKEN = "TOKEN"  # noqa: S105 - an entity kind, no secret
+    INSTANCE = "INSTANCE"  # made or deleted by hand (its changes are its history)
+    OPERATION = "OPERATION"  # a bulk operation: applied, undone, cancelled
+    JOB = "JOB"
+    RETENTION = "RETENTION"  # a retention run
 
 
 REJECTED_PREDICATE = "field = 'STATUS' AND new_value = 'REJECTED'"
@@ -99,7 +105,7 @@ class TaskInstanceHistory(Base):
 
 
 class AuditLog(Base):
-    """A change of something other than a task instance (templates, calendars, suppliers)."""
+    """A change of anything but a task instance's fields (those are its history)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index(None, "entity", "entity_id", "id"),)
