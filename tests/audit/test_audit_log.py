@@ -34,7 +34,9 @@ def test_a_template_move_and_a_calendar_change_are_read_back_with_who_and_why(
         headers=manager.headers,
     )
     assert calendar.status_code == 200, calendar.text
-    rows = _log(client, viewer, entity="TEMPLATE", id=template.id)["items"]
+    every = _log(client, viewer, entity="TEMPLATE", id=template.id)["items"]
+    assert every[-1]["field"] == "created"  # the factory made it through the service
+    rows = [row for row in every if row["requestId"] == moved.headers["X-Request-ID"]]
     assert rows, "the move wrote no audit row"
     assert {(r["reasonCode"], r["reason"], r["source"]) for r in rows} == {
         ("CUSTOMER_CHANGE", "SOP moved", "API")

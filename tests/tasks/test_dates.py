@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import AuditLog, TaskInstanceHistory
+from supplytrack.audit.models import AuditEntity, AuditLog, TaskInstanceHistory
 from supplytrack.core.time import today
 from supplytrack.projects.models import Project
 from supplytrack.suppliers.models import Supplier
@@ -203,7 +203,13 @@ def test_template_move_followers_follow_moved_keep_unless_force(
     assert status == 200, body
     assert chain.due(chain.s1, chain.c) == days(32)
     assert chain.due(chain.s2, chain.c) == days(32)
-    logged = session.scalars(select(AuditLog).where(AuditLog.entity_id == chain.c.id)).all()
+    logged = session.scalars(
+        select(AuditLog).where(
+            AuditLog.entity == AuditEntity.TEMPLATE,
+            AuditLog.entity_id == chain.c.id,
+            AuditLog.field == "canonicalDue",
+        )
+    ).all()
     assert [(row.old_value, row.new_value) for row in logged] == [
         (days(30).isoformat(), days(31).isoformat()),
         (days(31).isoformat(), days(32).isoformat()),

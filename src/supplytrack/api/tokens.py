@@ -51,7 +51,9 @@ def _read(token: ApiToken, last_used_at: datetime | None = None) -> TokenRead:
 def create_token(body: TokenCreate, actor: Admin, session: DbSession) -> TokenCreated:
     """Create a token and show it once (with expiresInDays it stops working then)."""
     expires_in = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token, raw = tokens.create_token(session, body.name, body.role, body.supplier_id, expires_in)
+    token, raw = tokens.create_token(
+        session, body.name, body.role, body.supplier_id, expires_in, actor
+    )
     return TokenCreated.model_validate({**_read(token).model_dump(), "token": raw})
 
 
@@ -65,13 +67,13 @@ def rotate_token(
 ) -> TokenCreated:
     """A new token in the place of this one, which keeps working for graceMinutes (60)."""
     grace = timedelta(minutes=(body or TokenRotate()).grace_minutes)
-    token, raw = TokenService(session).rotate(token_id, grace)
+    token, raw = TokenService(session, actor).rotate(token_id, grace)
     return TokenCreated.model_validate({**_read(token).model_dump(), "token": raw})
 
 
 @router.delete("/{token_id}", responses=responses(401, 403, 404, 422))
 def revoke_token(token_id: PathId, actor: Admin, session: DbSession) -> TokenRead:
     """Revoke a token: from now on it is answered 401."""
-    service = TokenService(session)
+    service = TokenService(session, actor)
     token = service.revoke(token_id)
     return _read(token, service.last_used([token.id]).get(token.id))

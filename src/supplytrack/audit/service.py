@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, inspect
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import (
@@ -28,8 +29,10 @@ __all__ = [
     "Change",
     "HistoryFilter",
     "Why",
+    "as_json",
     "as_text",
     "new_change_id",
+    "record_of",
 ]
 from supplytrack.core.context import current_request_id
 from supplytrack.core.identity import Actor
@@ -44,7 +47,37 @@ def as_text(value: object) -> str | None:
         return str(value.value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, sort_keys=True, default=as_text, separators=(",", ":"))
     return str(value)
+
+
+# What a create or a delete writes as its one audit row's field (the whole object as JSON).
+CREATED = "created"
+DELETED = "deleted"
+# How many instances an assignment or a new milestone fanned out (new_value: the count).
+FANNED_OUT = "fannedOut"
+# Bookkeeping, not content (version and timestamps move with every change), and secrets.
+_NOT_AUDITED = frozenset({"id", "version", "created_at", "updated_at", "digest"})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def record_of(row: object) -> dict[str, object]:
+    """A mapped row's audited columns by their API (camelCase) names, secrets left out."""
+    return {
+        _camel(column.key): getattr(row, column.key)
+        for column in inspect(type(row)).column_attrs
+        if column.key not in _NOT_AUDITED
+    }
+
+
+def as_json(values: Mapping[str, object]) -> str:
+    """A whole object as the audit trail writes it (sorted keys, dates as ISO text)."""
+    return json.dumps(values, sort_keys=True, default=as_text, separators=(",", ":"))
 
 
 def new_change_id() -> str:
@@ -163,6 +196,54 @@ class AuditService:
             for name, old, new in fields
         ]
         self.history.append_log(rows)
+
+    def created(
+        self,
+        entity: AuditEntity,
+        entity_id: int,
+        values: Mapping[str, object],
+        *,
+        source: ChangeSource = ChangeSource.API,
+        why: Why | None = None,
+    ) -> None:
+        """Record that an object was made: one row, the whole object as JSON in new_value."""
+        self.log(
+            entity, entity_id, [(CREATED, None, as_json(values))], source=source, why=why or Why()
+        )
+
+    def deleted(
+        self,
+        entity: AuditEntity,
+        entity_id: int,
+        values: Mapping[str, object],
+        *,
+        source: ChangeSource = ChangeSource.API,
+        why: Why | None = None,
+    ) -> None:
+        """Record that an object was deleted: one row, the whole object as JSON in old_value."""
+        self.log(
+            entity, entity_id, [(DELETED, as_json(values), None)], source=source, why=why or Why()
+        )
+
+    def changed(
+        self,
+        entity: AuditEntity,
+        entity_id: int,
+        before: Mapping[str, object],
+        after: Mapping[str, object],
+        *,
+        source: ChangeSource = ChangeSource.API,
+        why: Why | None = None,
+    ) -> list[str]:
+        """Record every field whose value differs between ``before`` and ``after``; which."""
+        fields = [
+            (name, before.get(name), after.get(name))
+            for name in sorted(before.keys() | after.keys())
+            if as_text(before.get(name)) != as_text(after.get(name))
+        ]
+        if fields:
+            self.log(entity, entity_id, fields, source=source, why=why or Why())
+        return [name for name, _, _ in fields]
 
     def _who(self, source: ChangeSource, why: Why) -> dict[str, object]:
         return {

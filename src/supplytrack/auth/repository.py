@@ -123,13 +123,15 @@ class TokenRepository:
         stmt = select(exists().where(ApiToken.supplier_id == supplier_id))
         return bool(self.session.scalar(stmt))
 
-    def revoke_named(self, prefix: str, when: datetime) -> None:
-        """Revoke every live token whose name starts with ``prefix``."""
-        self.session.execute(
+    def revoke_named(self, prefix: str, when: datetime) -> list[int]:
+        """Revoke every live token whose name starts with ``prefix``; their ids."""
+        result = self.session.execute(
             update(ApiToken)
             .where(ApiToken.name.startswith(prefix, autoescape=True), ApiToken.revoked_at.is_(None))
             .values(revoked_at=when)
+            .returning(ApiToken.id)
         )
+        return sorted(result.scalars())
 
     def revoke(self, token_id: int, when: datetime) -> bool:
         """Mark a live token revoked; False when it was missing or already revoked."""

@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.models import AuditEntity
+from supplytrack.audit.service import AuditService, as_text, record_of
 from supplytrack.auth.exceptions import InvalidToken, SupplierNotActive
 from supplytrack.auth.models import ApiToken
 from supplytrack.auth.repository import TokenRepository
 from supplytrack.core.errors import BusinessRuleError, Conflict, NotFound
-from supplytrack.core.identity import Actor, Role
+from supplytrack.core.identity import Actor, Role, system_actor
 from supplytrack.core.time import utcnow
 
 TOKEN_PREFIX = "st_"  # noqa: S105 - a prefix that makes leaked tokens easy to spot  # nosec B105
@@ -105,9 +107,11 @@ def actor_of(row: Any) -> Actor | None:
 class TokenService:
     """The rules of API tokens."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, actor: Actor | None = None) -> None:
+        """``actor``: who the audit log names for changes (the system when not given)."""
         self.session = session
         self.tokens = TokenRepository(session)
+        self.audit = AuditService(session, actor or system_actor())
 
     def authenticate(self, raw_token: str) -> Actor:
         """The actor of a live token; unknown, revoked and expired tokens are the same 401."""
@@ -145,7 +149,9 @@ class TokenService:
             created_at=now,
             expires_at=None if expires_in is None else now + expires_in,
         )
-        return self.tokens.add(token), raw
+        self.tokens.add(token)
+        self.audit.created(AuditEntity.TOKEN, token.id, record_of(token))
+        return token, raw
 
     def rotate(self, token_id: int, grace: timedelta) -> tuple[ApiToken, str]:
         """A new token in the place of a live one, which runs out after ``grace``.
@@ -161,8 +167,10 @@ class TokenService:
             )
         life = None if old.expires_at is None else old.expires_at - old.created_at
         new, raw = self.create(old.name, old.role, old.supplier_id, life)
+        before = record_of(old)
         self.tokens.expire(old.id, now + grace, replaced_by_id=new.id)
         self.session.refresh(old)
+        self.audit.changed(AuditEntity.TOKEN, old.id, before, record_of(old))
         return new, raw
 
     def last_used(self, token_ids: Sequence[int]) -> dict[int, datetime]:
@@ -175,7 +183,9 @@ class TokenService:
 
     def create_demo_tokens(self, supplier_id: int | None) -> list[tuple[Role, int | None, str]]:
         """Revoke earlier demo tokens; one of each role (a supplier's when one is given)."""
-        self.tokens.revoke_named(DEMO_NAME_PREFIX, utcnow())
+        when = utcnow()
+        for revoked in self.tokens.revoke_named(DEMO_NAME_PREFIX, when):
+            self.audit.changed(AuditEntity.TOKEN, revoked, {}, {"revokedAt": when})
         wanted: list[tuple[Role, int | None]] = [
             (Role.MANAGER, None),
             (Role.ADMIN, None),
@@ -209,8 +219,12 @@ class TokenService:
     def revoke(self, token_id: int) -> ApiToken:
         """Revoke a token; revoking an already revoked one is harmless."""
         token = self.get(token_id)
-        self.tokens.revoke(token_id, utcnow())
-        self.session.refresh(token)
+        if self.tokens.revoke(token_id, utcnow()):
+            before = as_text(token.revoked_at)
+            self.session.refresh(token)
+            self.audit.changed(
+                AuditEntity.TOKEN, token.id, {"revokedAt": before}, {"revokedAt": token.revoked_at}
+            )
         return token
 
 

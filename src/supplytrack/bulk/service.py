@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.models import AuditEntity, ChangeSource
+from supplytrack.audit.service import AuditService
 from supplytrack.bulk.exceptions import NotUndoable, UndoConflict
 from supplytrack.bulk.models import BulkKind, BulkOperation, BulkState
 from supplytrack.bulk.repository import BulkRepository
@@ -36,6 +38,11 @@ _SHOWN = (
 )
 
 
+def _column(name: str) -> str:
+    """The attribute of an API (camelCase) name."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 class BulkService:
     """Start, finish and read bulk operations for one actor."""
 
@@ -43,6 +50,7 @@ class BulkService:
         self.session = session
         self.actor = actor
         self.operations = BulkRepository(session)
+        self.audit = AuditService(session, actor)
 
     def start(
         self,
@@ -52,8 +60,8 @@ class BulkService:
         *,
         undo_of: int | None = None,
     ) -> BulkOperation:
-        """Record a bulk operation that is being applied now (RUNNING)."""
-        return self.operations.add(
+        """Record a bulk operation that is being applied now (RUNNING), audited."""
+        operation = self.operations.add(
             BulkOperation(
                 kind=kind,
                 state=BulkState.RUNNING,
@@ -66,12 +74,37 @@ class BulkService:
                 undo_of_id=undo_of,
             )
         )
+        self.audit.created(
+            AuditEntity.OPERATION,
+            operation.id,
+            {
+                "kind": kind,
+                "state": operation.state,
+                "projectId": project_id,
+                "params": params,
+                "undoOfId": undo_of,
+            },
+            source=ChangeSource.BULK,
+        )
+        return operation
+
+    def move(self, operation: BulkOperation, state: BulkState, **more: object) -> None:
+        """Set an operation's state (and more of its fields, by API name), audited."""
+        before: dict[str, object] = {"state": operation.state}
+        after: dict[str, object] = {"state": state}
+        operation.state = state
+        for name, value in more.items():
+            before[name] = getattr(operation, _column(name))
+            after[name] = value
+            setattr(operation, _column(name), value)
+        self.session.flush()
+        self.audit.changed(
+            AuditEntity.OPERATION, operation.id, before, after, source=ChangeSource.BULK
+        )
 
     def queued(self, operation: BulkOperation, job_id: int) -> None:
         """The operation runs as job ``job_id``: QUEUED until a worker starts it."""
-        operation.job_id = job_id
-        operation.state = BulkState.QUEUED
-        self.session.flush()
+        self.move(operation, BulkState.QUEUED, jobId=job_id)
 
     def get_for_update(self, operation_id: int) -> BulkOperation:
         """One operation, locked (404 when missing)."""
@@ -80,12 +113,14 @@ class BulkService:
             raise NotFound("bulk operation", operation_id)
         return operation
 
-    @staticmethod
-    def finish(operation: BulkOperation, state: BulkState, summary: dict[str, Any]) -> None:
-        """Record how an operation ended."""
-        operation.state = state
-        operation.summary = {**operation.summary, **summary}
-        operation.finished_at = utcnow()
+    def finish(self, operation: BulkOperation, state: BulkState, summary: dict[str, Any]) -> None:
+        """Record how an operation ended (audited, with its summary)."""
+        self.move(
+            operation,
+            state,
+            summary={**operation.summary, **summary},
+            finishedAt=utcnow(),
+        )
 
     def view(self, operation_id: int) -> dict[str, Any]:
         """An operation with the counts of what it changed."""

@@ -88,5 +88,12 @@ class CalendarService:
         return self.view(project_id)
 
     def delete_of_project(self, project_id: int) -> None:
-        """Delete the calendar of a project being deleted (its holidays go with it)."""
+        """Delete the calendar of a project being deleted (its holidays go with it), audited."""
+        if self.calendars.get(project_id) is not None:
+            view = self.view(project_id)
+            AuditService(self.session, self.actor).deleted(
+                AuditEntity.CALENDAR,
+                project_id,
+                {"workingWeekdays": view.working_weekdays, "holidays": view.holidays},
+            )
         self.calendars.delete_of_project(project_id)

@@ -72,6 +72,8 @@ app.add_typer(bulk_app, name="bulk")
 app.command("demo-data", epilog=example("demo-data --scale small --seed 1 --if-empty"))(demo_data)
 app.add_typer(tokens_app, name="tokens")
 console = Console()
+# Who the audit log names for changes made from the command line.
+CLI_ACTOR = system_actor("cli")
 log = logging.getLogger("supplytrack.worker")
 
 
@@ -398,7 +400,7 @@ def tokens_create(
     database = _database()
     try:
         with database.session_scope() as session:
-            row, raw = create_token(session, name, role, supplier_id, life)
+            row, raw = create_token(session, name, role, supplier_id, life, CLI_ACTOR)
             token_id = row.id
     except SupplyTrackError as error:
         console.print(f"[red]{error.message}[/red]")
@@ -433,7 +435,7 @@ def tokens_rotate(
     database = _database()
     try:
         with database.session_scope() as session:
-            row, raw = TokenService(session).rotate(token_id, period)
+            row, raw = TokenService(session, CLI_ACTOR).rotate(token_id, period)
             new_id = row.id
     except SupplyTrackError as error:
         console.print(f"[red]{error.message}[/red]")
@@ -495,7 +497,7 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Token id.")]) ->
     database = _database()
     try:
         with database.session_scope() as session:
-            TokenService(session).revoke(token_id)
+            TokenService(session, CLI_ACTOR).revoke(token_id)
     except SupplyTrackError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(code=2) from error

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from supplytrack.audit.models import AuditEntity, ChangeSource
+from supplytrack.audit.service import FANNED_OUT, Why
 from supplytrack.core.db import AnyRow
 from supplytrack.flows.base import Flow
 from supplytrack.flows.fanout import FanOut
@@ -34,7 +36,15 @@ class AssignmentFlows:
             supplier_id, for_update=True
         )
         assignment = self.assignments.assign(project_id, supplier)
-        return assignment, FanOut(self.flow).assignment(assignment)
+        created = FanOut(self.flow).assignment(assignment)
+        self.assignments.audit.log(
+            AuditEntity.ASSIGNMENT,
+            assignment.id,
+            [(FANNED_OUT, None, created)],
+            source=ChangeSource.API,
+            why=Why(),
+        )
+        return assignment, created
 
     def remove(
         self, project_id: int, supplier_id: int, expected_version: int | None

@@ -246,6 +246,6 @@ class BulkFlows:
         ]
         reverted = self.tasks.move_dates(dates, source=ChangeSource.BULK, why=why)
         reverted += self.tasks.set_statuses(statuses, source=ChangeSource.BULK, why=why)
-        original.state = BulkState.UNDONE
+        self.bulk.move(original, BulkState.UNDONE)
         self.bulk.finish(operation, BulkState.APPLIED, {"reverted": reverted})
         return self.bulk.view(operation.id)

@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import ChangeSource, HistoryField
-from supplytrack.audit.service import AuditService, Change, Why, new_change_id
+from supplytrack.audit.models import AuditEntity, ChangeSource, HistoryField
+from supplytrack.audit.service import AuditService, Change, Why, new_change_id, record_of
 from supplytrack.core.identity import Actor
 from supplytrack.core.schemas import control_character_error
 from supplytrack.core.time import FIRST_DAY, LAST_DAY, in_day_range, today, utcnow
@@ -139,7 +139,8 @@ class InstanceImporter:
             submitted = submitted or completed or now
         notes = (row.get("notes") or "").strip() or None
         instance = self._instance(row)
-        if instance.id is None:
+        made = instance.id is None
+        if made:
             report.created += 1
         changes = [
             (HistoryField.STATUS, instance.status, status),
@@ -153,6 +154,14 @@ class InstanceImporter:
         if notes is not None:
             instance.notes = notes
         self.session.flush()
+        if made:
+            self.audit.created(
+                AuditEntity.INSTANCE,
+                instance.id,
+                record_of(instance),
+                source=ChangeSource.IMPORT,
+                why=self.why,
+            )
         if old_due != due:
             self._moved[instance.id] = (
                 line,

@@ -113,11 +113,10 @@ def process_dates_chunk(session: Session, job: Job, settings: Settings) -> Chunk
 
 def start(session: Session, job: Job) -> None:
     """A worker took the job: its bulk operation is RUNNING now."""
-    operation = BulkService(session, system_actor("jobs")).get_for_update(
-        job.payload["bulkOperationId"]
-    )
+    service = BulkService(session, system_actor("jobs"))
+    operation = service.get_for_update(job.payload["bulkOperationId"])
     if operation.state == BulkState.QUEUED:
-        operation.state = BulkState.RUNNING
+        service.move(operation, BulkState.RUNNING)
 
 
 def finish(session: Session, job: Job) -> None:

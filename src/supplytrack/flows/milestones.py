@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from supplytrack.audit.models import ChangeSource
-from supplytrack.audit.service import Why, new_change_id
+from supplytrack.audit.models import AuditEntity, ChangeSource
+from supplytrack.audit.service import FANNED_OUT, Why, new_change_id
 from supplytrack.core.pagination import Sort
 from supplytrack.core.schemas import changes_of
 from supplytrack.flows.base import Flow, moves_of
@@ -79,6 +79,13 @@ class MilestoneFlows:
             template_dates={**context.template_dates, template.id: template.canonical_due},
         )
         created = FanOut(self.flow).template(template, grown)
+        self.templates.audit.log(
+            AuditEntity.TEMPLATE,
+            template.id,
+            [(FANNED_OUT, None, created)],
+            source=ChangeSource.API,
+            why=Why(),
+        )
         return (template, prerequisites), created
 
     def change(
@@ -118,7 +125,7 @@ class MilestoneFlows:
             values["canonical_due"] = new_due
         elif prerequisites is not None:
             self._check_order(template, context)
-        self.templates.change(template, values, prerequisites=prerequisites)
+        self.templates.change(template, values, prerequisites=prerequisites, why=why)
         if moved is not None:
             templates_plan, instances_plan = moved
             self.templates.move_dates(template, moves_of(templates_plan, ChangeSource.API), why)

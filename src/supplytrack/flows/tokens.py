@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from supplytrack.auth.models import ApiToken
 from supplytrack.auth.service import TokenService
-from supplytrack.core.identity import Role, system_actor
+from supplytrack.core.identity import Actor, Role, system_actor
 from supplytrack.core.pagination import parse_sort
 from supplytrack.core.settings import Settings
 from supplytrack.core.time import today
@@ -26,11 +26,12 @@ def create_token(
     role: Role,
     supplier_id: int | None,
     expires_in: timedelta | None = None,
+    actor: Actor | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token (404 when the supplier it is bound to does not exist); shown once."""
     if role == Role.SUPPLIER and supplier_id is not None:
         SupplierService(session, system_actor()).get(supplier_id)
-    return TokenService(session).create(name, role, supplier_id, expires_in)
+    return TokenService(session, actor).create(name, role, supplier_id, expires_in)
 
 
 @dataclass(frozen=True, slots=True)

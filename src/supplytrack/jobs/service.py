@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.models import AuditEntity
+from supplytrack.audit.service import AuditService
 from supplytrack.core.errors import Conflict, NotFound
 from supplytrack.core.identity import Actor
 from supplytrack.core.time import utcnow
@@ -87,9 +89,16 @@ class JobService:
             raise NotFound("job", job_id)
         if job.state in FINISHED:
             raise Conflict(f"job {job_id} already ended ({job.state})", code="JOB_FINISHED")
+        before = {"cancelRequested": job.cancel_requested, "state": job.state}
         job.cancel_requested = True
         if job.state == JobState.QUEUED:
             job.state = JobState.CANCELLED
             job.finished_at = utcnow()
         self.session.flush()
+        AuditService(self.session, self.actor).changed(
+            AuditEntity.JOB,
+            job.id,
+            before,
+            {"cancelRequested": job.cancel_requested, "state": job.state},
+        )
         return job

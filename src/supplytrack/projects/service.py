@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.models import AuditEntity
+from supplytrack.audit.service import AuditService, record_of
 from supplytrack.core.errors import NotFound
 from supplytrack.core.http import check_version
 from supplytrack.core.identity import Actor
@@ -30,6 +32,7 @@ class ProjectService:
         self.session = session
         self.actor = actor
         self.projects = ProjectRepository(session, actor)
+        self.audit = AuditService(session, actor)
 
     def get(self, project_id: int, *, for_update: bool = False) -> Project:
         """A project the actor may see (404 otherwise, whether missing or not visible)."""
@@ -75,7 +78,9 @@ class ProjectService:
         """Create a project with a unique code."""
         if self.projects.code_taken(command.code):
             raise ProjectCodeTaken(command.code)
-        return self.projects.add(Project(**command.model_dump()))
+        project = self.projects.add(Project(**command.model_dump()))
+        self.audit.created(AuditEntity.PROJECT, project.id, record_of(project))
+        return project
 
     def window_after(
         self, project: Project, command: ProjectUpdate
@@ -94,9 +99,11 @@ class ProjectService:
         if code is not None and self.projects.code_taken(code, except_id=project.id):
             raise ProjectCodeTaken(code)
         self.window_after(project, command)
+        before = record_of(project)
         changed = assign(project, changes_of(command))
         if changed:
             self.projects.flush()
+            self.audit.changed(AuditEntity.PROJECT, project.id, before, record_of(project))
         return changed
 
     def check_version(self, project: Project, expected_version: int | None) -> None:
@@ -105,4 +112,5 @@ class ProjectService:
 
     def delete(self, project: Project) -> None:
         """Delete the project row (the flow checked for work and removed what it owns)."""
+        self.audit.deleted(AuditEntity.PROJECT, project.id, record_of(project))
         self.projects.delete(project)

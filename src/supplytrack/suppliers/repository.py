@@ -156,6 +156,14 @@ class SupplierRepository(Repository[Supplier]):
                 [{"supplier_id": supplier_id, "capability": name} for name in capabilities],
             )
 
+    def assignments_of(self, supplier_id: int) -> Sequence[SupplierProject]:
+        """Every assignment of a supplier, whatever its status (what a delete takes away)."""
+        return self.session.scalars(
+            select(SupplierProject)
+            .where(SupplierProject.supplier_id == supplier_id)
+            .order_by(SupplierProject.id)
+        ).all()
+
     def delete(self, supplier: Supplier) -> None:
         """Delete a supplier with its assignments and capabilities (its instances are gone)."""
         for stmt in (
@@ -238,6 +246,14 @@ class AssignmentRepository(Repository[SupplierProject]):
         if after_id is not None:
             stmt = stmt.where(SupplierProject.id > after_id)
         return self.session.execute(stmt).all()
+
+    def all_of_project(self, project_id: int) -> Sequence[SupplierProject]:
+        """Every assignment of a project, whatever its status (what a delete takes away)."""
+        return self.session.scalars(
+            select(SupplierProject)
+            .where(SupplierProject.project_id == project_id)
+            .order_by(SupplierProject.id)
+        ).all()
 
     def delete_of_project(self, project_id: int) -> None:
         """Delete every assignment of a project (its instances are gone already)."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AuditEntity, ChangeSource
-from supplytrack.audit.service import AuditService, Why
+from supplytrack.audit.service import AuditService, Why, record_of
 from supplytrack.core.db import AnyRow
 from supplytrack.core.errors import NotFound
 from supplytrack.core.http import check_version
@@ -43,6 +43,7 @@ class SupplierService:
         self.session = session
         self.actor = actor
         self.suppliers = SupplierRepository(session, actor)
+        self.audit = AuditService(session, actor)
 
     def get(self, supplier_id: int, *, for_update: bool = False) -> Supplier:
         """A supplier the actor may see (404 otherwise)."""
@@ -103,6 +104,11 @@ class SupplierService:
             raise SupplierCodeTaken(command.code)
         supplier = self.suppliers.add(Supplier(**command.model_dump(exclude={"capabilities"})))
         self.suppliers.replace_capabilities(supplier.id, command.capabilities)
+        self.audit.created(
+            AuditEntity.SUPPLIER,
+            supplier.id,
+            {**record_of(supplier), "capabilities": sorted(command.capabilities)},
+        )
         return supplier, list(command.capabilities)
 
     def check_version(self, supplier: Supplier, expected_version: int | None) -> None:
@@ -128,6 +134,7 @@ class SupplierService:
         code = values.get("code")
         if isinstance(code, str) and self.suppliers.code_taken(code, except_id=supplier.id):
             raise SupplierCodeTaken(code)
+        before = record_of(supplier)
         changed = [name for name, value in values.items() if getattr(supplier, name) != value]
         for name in changed:
             setattr(supplier, name, values[name])
@@ -138,9 +145,12 @@ class SupplierService:
                 supplier.updated_at = utcnow()
         if changed:
             self.suppliers.flush()
+            self.audit.changed(
+                AuditEntity.SUPPLIER, supplier.id, before, record_of(supplier), why=why
+            )
         if capabilities is not None:
             self.suppliers.replace_capabilities(supplier.id, new)
-            AuditService(self.session, self.actor).log(
+            self.audit.log(
                 AuditEntity.SUPPLIER,
                 supplier.id,
                 [("capabilities", ",".join(old), ",".join(new))],
@@ -151,6 +161,13 @@ class SupplierService:
 
     def delete(self, supplier: Supplier) -> None:
         """Delete a supplier, its assignments and capabilities (its instances are gone)."""
+        self.audit.deleted(
+            AuditEntity.SUPPLIER,
+            supplier.id,
+            {**record_of(supplier), "capabilities": self.capabilities(supplier.id)},
+        )
+        for assignment in self.suppliers.assignments_of(supplier.id):
+            self.audit.deleted(AuditEntity.ASSIGNMENT, assignment.id, record_of(assignment))
         self.suppliers.delete(supplier)
 
 
@@ -161,6 +178,7 @@ class AssignmentService:
         self.session = session
         self.actor = actor
         self.assignments = AssignmentRepository(session, actor)
+        self.audit = AuditService(session, actor)
 
     def page(
         self, project_id: int, *, status: AssignmentStatus | None, after_id: int | None, limit: int
@@ -191,15 +209,19 @@ class AssignmentService:
             raise SupplierNotActive(supplier.id, supplier.status)
         assignment = self.assignments.of(project_id, supplier.id, for_update=True)
         if assignment is None:
-            return self.assignments.add(
+            made = self.assignments.add(
                 SupplierProject(project_id=project_id, supplier_id=supplier.id)
             )
+            self.audit.created(AuditEntity.ASSIGNMENT, made.id, record_of(made))
+            return made
         if assignment.status == AssignmentStatus.ACTIVE:
             raise AlreadyAssigned(supplier.id, project_id)
+        before = record_of(assignment)
         assignment.status = AssignmentStatus.ACTIVE
         assignment.assigned_at = utcnow()
         assignment.removed_at = None
         self.assignments.flush()
+        self.audit.changed(AuditEntity.ASSIGNMENT, assignment.id, before, record_of(assignment))
         return assignment
 
     def remove(
@@ -211,9 +233,13 @@ class AssignmentService:
             raise NotFound("assignment of supplier", supplier_id)
         check_version(assignment.version, expected_version, f"assignment {assignment.id}")
         if assignment.status == AssignmentStatus.ACTIVE:
+            before = record_of(assignment)
             assignment.status = AssignmentStatus.REMOVED
             assignment.removed_at = utcnow()
             self.assignments.flush()
+            self.audit.changed(
+                AuditEntity.ASSIGNMENT, assignment.id, before, record_of(assignment)
+            )
         return assignment
 
     def next_of_projects(
@@ -224,4 +250,6 @@ class AssignmentService:
 
     def delete_of_project(self, project_id: int) -> None:
         """Delete every assignment of a project being deleted (its instances are gone)."""
+        for assignment in self.assignments.all_of_project(project_id):
+            self.audit.deleted(AuditEntity.ASSIGNMENT, assignment.id, record_of(assignment))
         self.assignments.delete_of_project(project_id)

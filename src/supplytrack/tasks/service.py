@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.models import ChangeSource, HistoryField, TaskInstanceHistory
-from supplytrack.audit.service import AuditService, Change, HistoryFilter, Why
+from supplytrack.audit.models import AuditEntity, ChangeSource, HistoryField, TaskInstanceHistory
+from supplytrack.audit.service import AuditService, Change, HistoryFilter, Why, record_of
 from supplytrack.core.db import AnyRow
 from supplytrack.core.errors import BusinessRuleError, NotFound, SupplyTrackError
 from supplytrack.core.http import check_version
@@ -220,7 +220,7 @@ class TaskService:
             raise CapabilityMissing(assignment.supplier_id, capability)
         if self.tasks.exists_for(assignment.id, template.id):
             raise InstanceExists
-        return self.tasks.add(
+        instance = self.tasks.add(
             TaskInstance(
                 supplier_project_id=assignment.id,
                 project_id=assignment.project_id,
@@ -229,6 +229,8 @@ class TaskService:
                 actual_due=template.canonical_due,
             )
         )
+        self.audit.created(AuditEntity.INSTANCE, instance.id, record_of(instance))
+        return instance
 
     # One instance: status, due date, notes (the ORM path) ---------------------------------
 
@@ -343,6 +345,7 @@ class TaskService:
         check_version(instance.version, expected_version, f"task instance {instance_id}")
         if instance.status != TaskStatus.NOT_STARTED or self.tasks.has_history(instance_id):
             raise InstanceHasHistory(instance_id)
+        self.audit.deleted(AuditEntity.INSTANCE, instance.id, record_of(instance))
         self.tasks.delete(instance)
 
     def delete_untouched(self, owner: OwnedBy) -> None:

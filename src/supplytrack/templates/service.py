@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AuditEntity, ChangeSource
-from supplytrack.audit.service import AuditService, Why
+from supplytrack.audit.service import AuditService, Why, record_of
 from supplytrack.core.errors import NotFound
 from supplytrack.core.http import check_version
 from supplytrack.core.identity import Actor
@@ -103,6 +103,11 @@ class TemplateService:
         """Insert a checked template and its prerequisites."""
         self.templates.add(template)
         self.templates.replace_dependencies(template, prerequisites)
+        self.audit.created(
+            AuditEntity.TEMPLATE,
+            template.id,
+            {**record_of(template), "dependsOn": sorted(prerequisites)},
+        )
         return template
 
     def change(
@@ -111,12 +116,16 @@ class TemplateService:
         values: Mapping[str, object],
         *,
         prerequisites: Sequence[int] | None,
+        why: Why | None = None,
     ) -> list[str]:
         """Write checked changes of one template: a single UPDATE, so its version moves by one.
 
         ``values`` are column values; ``prerequisites``, when given, replace the set. A new
-        set of prerequisites alone is a change of the template too.
+        set of prerequisites alone is a change of the template too. Audited, but for the
+        planned date: :meth:`move_dates` records that with the cascade it starts.
         """
+        before = record_of(template)
+        earlier = self.prerequisites(template.id) if prerequisites is not None else None
         changed = [name for name, value in values.items() if getattr(template, name) != value]
         for name in changed:
             setattr(template, name, values[name])
@@ -127,6 +136,13 @@ class TemplateService:
                 template.updated_at = utcnow()
         if changed:
             self.session.flush()
+            after = record_of(template)
+            for fields in (before, after):
+                fields.pop("canonicalDue", None)
+            if prerequisites is not None:
+                before["dependsOn"] = ",".join(str(p) for p in sorted(earlier or []))
+                after["dependsOn"] = ",".join(str(p) for p in sorted(prerequisites))
+            self.audit.changed(AuditEntity.TEMPLATE, template.id, before, after, why=why)
         return changed
 
     def move_dates(
@@ -161,8 +177,21 @@ class TemplateService:
 
     def remove(self, template: TaskTemplate) -> None:
         """Delete the template row and its prerequisite links."""
+        self.audit.deleted(
+            AuditEntity.TEMPLATE,
+            template.id,
+            {**record_of(template), "dependsOn": sorted(self.prerequisites(template.id))},
+        )
         self.templates.delete(template)
 
     def delete_of_project(self, project_id: int) -> None:
         """Delete every template of a project being deleted (the caller checked for work)."""
+        rows = self.templates.of_projects([project_id])
+        links = self.templates.dependencies_of(row.id for row in rows)
+        for row in rows:
+            self.audit.deleted(
+                AuditEntity.TEMPLATE,
+                row.id,
+                {**record_of(row), "dependsOn": sorted(links.get(row.id, []))},
+            )
         self.templates.delete_of_project(project_id)
