@@ -3,7 +3,7 @@
 Until now audit_log named templates, calendars, suppliers and projects. The entity CHECK takes
 assignments, tokens, task instances (made or deleted by hand), bulk operations, jobs and
 retention runs too. On SQLite the table is rebuilt (its append-only triggers are installed
-again); on PostgreSQL the CHECK is swapped.
+again); on PostgreSQL the CHECK is swapped and the column widened to the longest kind.
 
 The downgrade sets the rows of the new kinds aside (core/stash.py) and takes them out, with the
 append-only guard stepping aside for that; the upgrade after it puts them back.
@@ -59,6 +59,14 @@ def _replace(before: Sequence[str], after: Sequence[str]) -> None:
         _guard_sqlite()
         return
     op.drop_constraint(op.f("ck_audit_log_entity"), _TABLE, type_="check")
+    # The column is as wide as the longest kind (ASSIGNMENT is longer than any before it).
+    op.alter_column(
+        _TABLE,
+        "entity",
+        type_=sa.String(max(len(value) for value in after)),
+        existing_type=sa.String(max(len(value) for value in before)),
+        existing_nullable=False,
+    )
     listed = ", ".join(f"'{value}'" for value in after)
     op.create_check_constraint(
         op.f("ck_audit_log_entity"), _TABLE, sa.text(f"entity IN ({listed})")

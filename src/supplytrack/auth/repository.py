@@ -139,5 +139,6 @@ class TokenRepository:
             update(ApiToken)
             .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=when)
+            .returning(ApiToken.id)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return result.scalar_one_or_none() is not None

@@ -219,8 +219,8 @@ class TokenService:
     def revoke(self, token_id: int) -> ApiToken:
         """Revoke a token; revoking an already revoked one is harmless."""
         token = self.get(token_id)
+        before = as_text(token.revoked_at)
         if self.tokens.revoke(token_id, utcnow()):
-            before = as_text(token.revoked_at)
             self.session.refresh(token)
             self.audit.changed(
                 AuditEntity.TOKEN, token.id, {"revokedAt": before}, {"revokedAt": token.revoked_at}
