@@ -65,7 +65,7 @@ def list_audit_log(
     actor: AuditReader,
     session: DbSession,
     entity: Annotated[
-        AuditEntity | None, Query(description="PROJECT, TEMPLATE, CALENDAR or SUPPLIER.")
+        AuditEntity | None, Query(description="PROJECT, SUPPLIER, ASSIGNMENT, TEMPLATE ...")
     ] = None,
     entity_id: Annotated[QueryId, Query(alias="id", description="Of this object only.")] = None,
     actor_id: Annotated[QueryId, Query(alias="actor", description="By this token only.")] = None,
@@ -75,7 +75,7 @@ def list_audit_log(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AuditLogRead]:
-    """Changes to projects, templates, calendars and suppliers, newest first."""
+    """Every change but an instance's own fields (its history), newest first."""
     where = AuditFilter(entity, entity_id, actor_id, source, since, until)
     rows = AuditService(session, actor).log_page(
         where, before_id=decode_id_cursor(cursor), limit=limit
