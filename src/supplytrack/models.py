@@ -1,5 +1,6 @@
 """Every domain's models, imported once so that Alembic and the mappers see them all."""
 
+from supplytrack.audit.chain_models import AuditCheckpoint
 from supplytrack.audit.models import AuditLog, TaskInstanceHistory
 from supplytrack.auth.models import ApiToken
 from supplytrack.bulk.models import BulkOperation, IdempotencyKey
@@ -13,6 +14,7 @@ from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditLog",
     "Base",
     "BulkOperation",

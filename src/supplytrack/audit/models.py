@@ -102,6 +102,9 @@ class TaskInstanceHistory(Base):
     # Every row written by one logical change (a PATCH and its cascade, a template move and
     # the instances that follow it) carries the same change id (asked within an instance).
     change_id: Mapped[str | None] = mapped_column(String(32))
+    # The hash chain per instance (core/chain.py): filled by the database's insert trigger.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditLog(Base):
@@ -126,6 +129,9 @@ class AuditLog(Base):
     source: Mapped[ChangeSource] = mapped_column(enum_column(ChangeSource, "source"))
     change_id: Mapped[str | None] = mapped_column(String(32), index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain per (entity, entity_id) (core/chain.py): filled by the insert trigger.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AccessLogEntry(Base):

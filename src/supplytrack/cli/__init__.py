@@ -28,6 +28,7 @@ from sqlalchemy import exc
 from supplytrack.api.warm import warm
 from supplytrack.auth.models import ApiToken
 from supplytrack.auth.service import TokenService
+from supplytrack.cli.audit import app as audit_app
 from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.checks import check
 from supplytrack.cli.demo import demo_data
@@ -69,6 +70,7 @@ cache_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(cache_app, name="cache")
 app.add_typer(bulk_app, name="bulk")
+app.add_typer(audit_app, name="audit")
 app.command("demo-data", epilog=example("demo-data --scale small --seed 1 --if-empty"))(demo_data)
 app.add_typer(tokens_app, name="tokens")
 console = Console()

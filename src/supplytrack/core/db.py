@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool, StaticPool
 
-from supplytrack.core import metrics
+from supplytrack.core import chain, metrics
 from supplytrack.core.cache import Cache, invalidate_on_commit, track_writes
 from supplytrack.core.context import current_context
 from supplytrack.core.rowsecurity import (
@@ -337,6 +337,19 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
 
 
 LOCAL_DATE_FUNCTION = "st_local_date"
+
+
+@event.listens_for(Engine, "connect")
+def _chain_function(dbapi_connection: object, _record: object) -> None:
+    """Every SQLite connection of this process gets st_chain_hash (core/chain.py).
+
+    The audit tables' insert triggers call it, so any engine may add history rows (the
+    service's, Alembic's, a test's plain create_engine()); a program without it cannot.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        chain.register_sqlite(dbapi_connection.create_function)
+
+
 _GATED = "supplytrack_writer_gate"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./supplytrack.db"
@@ -134,6 +134,23 @@ class Settings(BaseSettings):
     data_check_interval_minutes: int = Field(
         60, ge=0, le=7 * 24 * 60, description="Workers run the data checks this often (0: never)."
     )
+    audit_signing_key: SecretStr | None = Field(
+        None,
+        min_length=32,
+        description="Signs the audit chains' checkpoints (HMAC-SHA256); unset: none are made.",
+    )
+    audit_signing_previous_keys: SecretStr | None = Field(
+        None, description="Comma-separated keys of older checkpoints (verified, never signing)."
+    )
+    audit_checkpoint_interval_minutes: int = Field(
+        60, ge=0, le=7 * 24 * 60, description="Workers checkpoint the chains this often (0: never)."
+    )
+    audit_checkpoint_grace_seconds: int = Field(
+        900,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="A checkpoint covers ids seen this long ago (longer than any transaction).",
+    )
     data_quality_stale_days: int = Field(
         14, ge=1, le=3650, description="An overdue task untouched this long is a finding."
     )
@@ -142,6 +159,11 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
         return None if value is None or value == "" else normalise_database_url(value)
+
+    @field_validator("audit_signing_key", "audit_signing_previous_keys", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("redis_url", "metrics_token")
     @classmethod

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import Date, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.chain import as_dict, hash_chain_breaks
 from supplytrack.core.models import UTCDateTime
+from supplytrack.core.settings import Settings, get_settings
 
 EXAMPLES = 10
 
@@ -195,6 +197,14 @@ def _foreign_keys(session: Session, _context: CheckContext) -> Iterator[dict[str
         yield {"table": row[0], "rowid": row[1], "parent": row[2]}
 
 
+def _hash_chains(session: Session, _context: CheckContext) -> Iterator[dict[str, Any]]:
+    """Every broken link of the audit tables' hash chains and checkpoints (audit/chain.py)."""
+    database = session.info.get("database")
+    settings: Settings = database.settings if database is not None else get_settings()
+    for found in hash_chain_breaks(session, settings):
+        yield as_dict(found)
+
+
 # Quality ---------------------------------------------------------------------------------
 
 
@@ -292,6 +302,13 @@ CHECKS: tuple[Check, ...] = (
         CONSISTENCY,
         "Every reference points at an existing row (SQLite's foreign_key_check).",
         _foreign_keys,
+    ),
+    Check(
+        "hash_chains",
+        CONSISTENCY,
+        "Every history and audit-log row hashes to its content and links to the row before it"
+        " in its chain; every checkpoint's signature and chain heads hold (`audit verify`).",
+        _hash_chains,
     ),
     Check(
         "overdue_without_activity",
