@@ -36,6 +36,8 @@ $(SEMGREP_VENV)/.done: requirements-semgrep.lock
 	$(SEMGREP_VENV)/bin/pip install --quiet --require-hashes -r requirements-semgrep.lock
 	touch $@
 
+# A development key for the audit checkpoints (README, AUDIT_SIGNING_KEY); never in production.
+serve: export AUDIT_SIGNING_KEY ?= dev-only-audit-signing-key-change-me-0000
 serve: $(VENV)/.runtime
 	$(BIN)/supplytrack db upgrade
 	$(BIN)/supplytrack demo-data --scale small --seed 1 --if-empty

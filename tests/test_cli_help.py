@@ -43,6 +43,8 @@ ORDER = [
     "cache warm",
     "cache clear",
     "check",
+    "audit checkpoint",
+    "audit verify",
     "db current",
     "db backup",
     "db verify",
@@ -94,6 +96,8 @@ def test_every_example_works_as_printed(tmp_path: Path) -> None:
         "LOG_LEVEL": "info",
         "LOG_FORMAT": "json",
         "COLUMNS": "200",
+        # As `make serve` sets it (a development key; checkpoints want one).
+        "AUDIT_SIGNING_KEY": "dev-only-audit-signing-key-change-me-0000",
     }
     env.pop("REDIS_URL", None)
     found = examples()
