@@ -23,6 +23,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from supplytrack.cli import app
+from supplytrack.cli.export import EXAMPLE as EXPORT_EXAMPLE
 from tests.fixtures.database import is_postgres
 
 pytestmark = pytest.mark.skipif(is_postgres(), reason="the examples use the SQLite default")
@@ -45,6 +46,7 @@ ORDER = [
     "check",
     "audit checkpoint",
     "audit verify",
+    "export verify",
     "db current",
     "db backup",
     "db verify",
@@ -78,6 +80,11 @@ def examples() -> dict[str, str]:
     return found
 
 
+def export_example() -> str:
+    """The example of `supplytrack export` (a group that works without a subcommand)."""
+    return EXPORT_EXAMPLE.removeprefix("Example: supplytrack ")
+
+
 def test_every_help_page_shows_its_example() -> None:
     runner = CliRunner()
     for path, arguments in examples().items():
@@ -105,6 +112,17 @@ def test_every_example_works_as_printed(tmp_path: Path) -> None:
         words = shlex.split(found[name])
         if name == "import":
             _write_history(tmp_path, env)
+        if name == "export verify":  # the bundle it checks, as `supplytrack export --help` shows
+            made = subprocess.run(
+                [sys.executable, "-m", "supplytrack", *shlex.split(export_example())],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
         if name in {"serve", "worker"}:
             _start_and_stop(words, env, tmp_path)
             continue

@@ -15,6 +15,7 @@ from supplytrack.api.access_log import router as access_log_router
 from supplytrack.api.bulk import router as bulk_router
 from supplytrack.api.calendars import router as calendars_router
 from supplytrack.api.checks import router as checks_router
+from supplytrack.api.exports import router as exports_router
 from supplytrack.api.fast import FastRoutes
 from supplytrack.api.jobs import router as jobs_router
 from supplytrack.api.projects import router as projects_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         checks_router,
         access_log_router,
         audit_router,
+        exports_router,
     ):
         app.include_router(router)
     if settings.fast_paths:

@@ -241,6 +241,10 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/api/data-checks/{job_id}"): Entry(Access.ADMIN, EXISTING, prepare=_data_check_run),
     ("GET", "/api/access-log"): Entry(Access.ADMIN),
     ("GET", "/api/audit-log"): Entry(Access.AUDIT_READ),
+    # The regulatory bundle (the contract app has no AUDIT_SIGNING_KEY: 409 before the scope).
+    ("GET", "/api/exports/bundle"): Entry(
+        Access.ADMIN, ok=_ok(404, 409), params={"projectId": MISSING_ID}
+    ),
     ("GET", "/api/tokens"): Entry(Access.ADMIN),
     ("POST", "/api/tokens"): Entry(Access.ADMIN, ok=_ok(201), body=_new_token),
     ("POST", "/api/tokens/{token_id}/rotate"): Entry(Access.ADMIN, BY_ID, _ok(201, 409)),
