@@ -15,6 +15,7 @@ from supplytrack.api.access_log import router as access_log_router
 from supplytrack.api.bulk import router as bulk_router
 from supplytrack.api.calendars import router as calendars_router
 from supplytrack.api.checks import router as checks_router
+from supplytrack.api.compliance import router as compliance_router
 from supplytrack.api.exports import router as exports_router
 from supplytrack.api.fast import FastRoutes
 from supplytrack.api.jobs import router as jobs_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         tasks_router,
         tokens_router,
         reports_router,
+        compliance_router,
         checks_router,
         access_log_router,
         audit_router,

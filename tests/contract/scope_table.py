@@ -235,6 +235,14 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/api/reports/supplier-performance"): Entry(Access.READ),
     ("GET", "/api/reports/project-status"): Entry(Access.READ),
     ("GET", "/api/reports/task-instances"): Entry(Access.READ),
+    # Compliance reports: every role; a supplier's narrowed to its own supplier (another
+    # supplier's supplierId is a 404, tests/reports/test_compliance.py), its access log too.
+    ("GET", "/api/reports/compliance/changes"): Entry(Access.READ),
+    ("GET", "/api/reports/compliance/due-date-changes"): Entry(Access.READ),
+    ("GET", "/api/reports/compliance/approvals"): Entry(Access.READ),
+    ("GET", "/api/reports/compliance/approved-with-open-prerequisites"): Entry(Access.READ),
+    ("GET", "/api/reports/compliance/supplier-access"): Entry(Access.READ),
+    ("GET", "/api/reports/compliance/overdue-aging"): Entry(Access.READ),
     # Data checks read across every supplier: admins only.
     ("POST", "/api/data-checks"): Entry(Access.ADMIN, ok=_ok(202)),
     ("GET", "/api/data-checks/latest"): Entry(Access.ADMIN, ok=_ok(200, 404)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, cast, func, literal
+from sqlalchemy import Date, DateTime, Integer, String, cast, func, literal
 
 from supplytrack.core.db import LOCAL_DATE_FUNCTION
 
@@ -46,3 +46,24 @@ def group_key(column: Any, dialect: str) -> Any:
     the value and hides the index; PostgreSQL plans the same either way.
     """
     return column + 0 if dialect == "sqlite" else column
+
+
+PERIODS = ("day", "week", "month")
+
+
+def period_start(day: Any, period: str, dialect: str) -> Any:
+    """The first day of the ``day``'s period: itself, its ISO week's Monday, its month's 1st.
+
+    ``day`` is a calendar-day expression (:func:`local_date`). Group by the result through a
+    subquery: PostgreSQL cannot match a GROUP BY expression holding bound parameters.
+    """
+    if period not in PERIODS:
+        raise ValueError(period)
+    if period == "day":
+        return day
+    if dialect == "sqlite":
+        if period == "week":
+            # The week's Sunday (the day itself on a Sunday), then back to its Monday.
+            return func.date(day, literal("weekday 0"), literal("-6 days"), type_=String)
+        return func.strftime(literal("%Y-%m-01"), day, type_=String)
+    return cast(func.date_trunc(literal(period), cast(day, DateTime)), Date)

@@ -104,3 +104,81 @@ def respond(
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# Compliance reports (reports/compliance.py): the JSON rows' fields, one column each.
+CHANGES = [
+    Column("periodStart", _key("period_start"), "date"),
+    Column("actorId", _key("actor_id"), "int"),
+    Column("actor", _key("actor")),
+    Column("instanceChanges", _key("instance_changes"), "int"),
+    Column("otherChanges", _key("other_changes"), "int"),
+    Column("changes", _key("changes"), "int"),
+]
+DUE_DATE_CHANGES = [
+    Column("id", _key("id"), "int"),
+    Column("flags", lambda row: ";".join(row["flags"])),
+    Column("taskInstanceId", _key("task_instance_id"), "int"),
+    Column("projectId", _key("project_id"), "int"),
+    Column("projectCode", _key("project_code")),
+    Column("sopDate", _key("sop_date"), "date"),
+    Column("supplierId", _key("supplier_id"), "int"),
+    Column("supplierCode", _key("supplier_code")),
+    Column("milestoneId", _key("task_template_id"), "int"),
+    Column("milestone", _key("milestone")),
+    Column("oldDue", _key("old_due"), "date"),
+    Column("newDue", _key("new_due"), "date"),
+    Column("changedAt", _key("changed_at"), "datetime"),
+    Column("actorId", _key("actor_id"), "int"),
+    Column("actor", _key("actor")),
+    Column("source", _key("source")),
+    Column("reasonCode", _key("reason_code")),
+    Column("reason", _key("reason")),
+]
+APPROVALS = [
+    Column("actorId", _key("actor_id"), "int"),
+    Column("actor", _key("actor")),
+    Column("approvals", _key("approvals"), "int"),
+    Column("rejections", _key("rejections"), "int"),
+    Column("firstAt", _key("first_at"), "datetime"),
+    Column("lastAt", _key("last_at"), "datetime"),
+    Column("instances", _key("instances"), "int"),
+]
+APPROVED_WITH_OPEN_PREREQUISITES = [
+    Column("approvalId", _key("approval_id"), "int"),
+    Column("approvedAt", _key("approved_at"), "datetime"),
+    Column("actorId", _key("actor_id"), "int"),
+    Column("actor", _key("actor")),
+    Column("source", _key("source")),
+    Column("taskInstanceId", _key("task_instance_id"), "int"),
+    Column("projectId", _key("project_id"), "int"),
+    Column("supplierId", _key("supplier_id"), "int"),
+    Column("supplierCode", _key("supplier_code")),
+    Column("milestone", _key("milestone")),
+    Column("prerequisiteId", _key("prerequisite_id"), "int"),
+    Column("prerequisiteMilestone", _key("prerequisite_milestone")),
+    Column("prerequisiteStatus", _key("prerequisite_status")),
+]
+SUPPLIER_ACCESS = [
+    Column("periodStart", _key("period_start"), "date"),
+    Column("supplierId", _key("supplier_id"), "int"),
+    Column("supplierCode", _key("supplier_code")),
+    Column("supplierName", _key("supplier_name")),
+    Column("requests", _key("requests"), "int"),
+    Column("tokens", _key("tokens"), "int"),
+    Column("refused", _key("refused"), "int"),
+    Column("firstAt", _key("first_at"), "datetime"),
+    Column("lastAt", _key("last_at"), "datetime"),
+]
+OVERDUE_AGING = [
+    Column("supplierId", _key("supplier_id"), "int"),
+    Column("supplierCode", _key("supplier_code")),
+    Column("supplierName", _key("supplier_name")),
+    Column("days1To7", _key("days_1_to_7"), "int"),
+    Column("days8To30", _key("days_8_to_30"), "int"),
+    Column("days31To90", _key("days_31_to_90"), "int"),
+    Column("daysOver90", _key("days_over_90"), "int"),
+    Column("total", _key("total"), "int"),
+    Column("oldestDays", _key("oldest_days"), "int"),
+    Column("oldestDue", _key("oldest_due"), "date"),
+]
