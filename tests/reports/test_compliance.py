@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AccessLogEntry, AuditLog, TaskInstanceHistory
@@ -25,6 +26,7 @@ from supplytrack.core.identity import Role
 from supplytrack.core.time import today
 from supplytrack.projects.models import Project
 from supplytrack.reports import exports
+from supplytrack.reports.dialect import day_literal, period_start
 from supplytrack.suppliers.models import Supplier, SupplierProject
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.templates.models import TaskTemplate, TaskTemplateDependency
@@ -596,3 +598,21 @@ def test_bad_input_is_a_clear_error(
     error = response.json()["error"]
     assert error["code"] == code, error
     assert error["message"]
+
+
+@pytest.mark.parametrize(
+    ("day", "week", "month"),
+    [
+        ("2025-03-03", "2025-03-03", "2025-03-01"),  # a Monday
+        ("2025-03-09", "2025-03-03", "2025-03-01"),  # a Sunday
+        ("2025-12-31", "2025-12-29", "2025-12-01"),  # ISO week 1 of 2026 starts 2025-12-29
+        ("2024-02-29", "2024-02-26", "2024-02-01"),
+    ],
+)
+def test_period_start_on_this_engine(session: Session, day: str, week: str, month: str) -> None:
+    dialect = session.get_bind().dialect.name
+    value = day_literal(date.fromisoformat(day), dialect)
+    starts = session.execute(
+        select(*(period_start(value, period, dialect) for period in ("day", "week", "month")))
+    ).one()
+    assert [str(start)[:10] for start in starts] == [day, week, month]
