@@ -237,9 +237,7 @@ class AssignmentService:
             assignment.status = AssignmentStatus.REMOVED
             assignment.removed_at = utcnow()
             self.assignments.flush()
-            self.audit.changed(
-                AuditEntity.ASSIGNMENT, assignment.id, before, record_of(assignment)
-            )
+            self.audit.changed(AuditEntity.ASSIGNMENT, assignment.id, before, record_of(assignment))
         return assignment
 
     def next_of_projects(
