@@ -2,6 +2,7 @@
 
 from supplytrack.audit.chain_models import AuditCheckpoint
 from supplytrack.audit.models import AuditLog, TaskInstanceHistory
+from supplytrack.audit.retention_models import HistoryTombstone, LegalHold, RetentionRun
 from supplytrack.auth.models import ApiToken
 from supplytrack.bulk.models import BulkOperation, IdempotencyKey
 from supplytrack.calendars.models import ProjectCalendar, ProjectHoliday
@@ -18,11 +19,14 @@ __all__ = [
     "AuditLog",
     "Base",
     "BulkOperation",
+    "HistoryTombstone",
     "IdempotencyKey",
     "Job",
+    "LegalHold",
     "Project",
     "ProjectCalendar",
     "ProjectHoliday",
+    "RetentionRun",
     "Supplier",
     "SupplierCapability",
     "SupplierProject",

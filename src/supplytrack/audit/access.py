@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AccessLogEntry
 from supplytrack.audit.repository import stored_instant
+from supplytrack.audit.retention_models import LegalHold
 from supplytrack.core.context import RequestContext, current_context
 from supplytrack.core.db import Database
 from supplytrack.core.identity import Actor, Role
@@ -196,9 +197,17 @@ class AccessLogReader:
         return self.session.scalars(stmt).all()
 
     def prune(self, older_than: timedelta) -> int:
-        """Delete the entries older than the retention; how many."""
+        """Delete the entries older than the retention, but a held supplier's; how many."""
         cutoff = utcnow() - older_than
-        result = self.session.execute(delete(AccessLogEntry).where(AccessLogEntry.at < cutoff))
+        held = select(LegalHold.supplier_id).where(
+            LegalHold.supplier_id.is_not(None), LegalHold.released_at.is_(None)
+        )
+        result = self.session.execute(
+            delete(AccessLogEntry).where(
+                AccessLogEntry.at < cutoff,
+                or_(AccessLogEntry.supplier_id.is_(None), AccessLogEntry.supplier_id.not_in(held)),
+            )
+        )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

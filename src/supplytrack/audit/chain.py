@@ -148,19 +148,46 @@ def _order(layout: ChainLayout) -> str:
     return ", ".join((*layout.key, "id"))
 
 
+TOMBSTONES = "history_tombstones"
+
+
+def _source(layout: ChainLayout, listed: str, tombstones: bool) -> str:
+    """The rows to read: the table, or (history) the table and the tombstones of disposal.
+
+    A tombstone (retention, flows/retention.py) keeps a disposed row's id, chain and hash, no
+    content: enough for the chain heads a checkpoint signed, never for the content check.
+    """
+    if not tombstones:
+        return layout.table
+    kept = {"id", *layout.key}
+    dead = ", ".join(
+        ("row_hash", "NULL", *(c if c in kept else f"NULL AS {c}" for c in layout.columns))
+    )
+    return (
+        f"(SELECT {listed} FROM {layout.table}"  # noqa: S608  # nosec B608
+        f" UNION ALL SELECT {dead} FROM {TOMBSTONES}) AS chained"
+    )
+
+
 def _pages(
-    connection: Connection, layout: ChainLayout, low: int | None = None, high: int | None = None
+    connection: Connection,
+    layout: ChainLayout,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    tombstones: bool = False,
 ) -> Iterator[Sequence[Any]]:
     """Every row (id in (low, high] when given): the hash columns, then layout.columns."""
     listed = ", ".join(("row_hash", "prev_hash", *layout.columns))
     order = _order(layout)
     marks = ", ".join(f":k{n}" for n in range(len(layout.key) + 1))
     bounds = "" if low is None else " AND id > :low AND id <= :high"
+    source = _source(layout, listed, tombstones)
     first = text(
-        f"SELECT {listed} FROM {layout.table} WHERE 1 = 1{bounds} ORDER BY {order} LIMIT {PAGE}"  # noqa: S608  # nosec B608
+        f"SELECT {listed} FROM {source} WHERE 1 = 1{bounds} ORDER BY {order} LIMIT {PAGE}"  # noqa: S608  # nosec B608
     )
     after = text(
-        f"SELECT {listed} FROM {layout.table} WHERE ({order}) > ({marks}){bounds}"  # noqa: S608  # nosec B608
+        f"SELECT {listed} FROM {source} WHERE ({order}) > ({marks}){bounds}"  # noqa: S608  # nosec B608
         f" ORDER BY {order} LIMIT {PAGE}"
     )
     positions = [2 + layout.columns.index(column) for column in (*layout.key, "id")]
@@ -223,7 +250,7 @@ def _range(
     current: str | None = None
     head: tuple[int, str | None] | None = None
     id_at = 2 + layout.columns.index("id")
-    for row in _pages(connection, layout, low, high):
+    for row in _pages(connection, layout, low, high, tombstones=layout is chain.HISTORY):
         count += 1
         name = _chain_name(layout, row)
         if name != current:

@@ -56,6 +56,7 @@ class AuditEntity(enum.StrEnum):
     OPERATION = "OPERATION"  # a bulk operation: applied, undone, cancelled
     JOB = "JOB"
     RETENTION = "RETENTION"  # a retention run
+    HOLD = "HOLD"  # a legal hold placed or released
 
 
 REJECTED_PREDICATE = "field = 'STATUS' AND new_value = 'REJECTED'"

@@ -33,6 +33,7 @@ from supplytrack.cli.bulk import app as bulk_app
 from supplytrack.cli.checks import check
 from supplytrack.cli.demo import demo_data
 from supplytrack.cli.export import app as export_app
+from supplytrack.cli.retention import app as retention_app
 from supplytrack.core import backup as backups
 from supplytrack.core import dbroles, migrate
 from supplytrack.core.db import Database, is_unavailable
@@ -73,6 +74,7 @@ app.add_typer(cache_app, name="cache")
 app.add_typer(bulk_app, name="bulk")
 app.add_typer(audit_app, name="audit")
 app.add_typer(export_app, name="export")
+app.add_typer(retention_app, name="retention")
 app.command("demo-data", epilog=example("demo-data --scale small --seed 1 --if-empty"))(demo_data)
 app.add_typer(tokens_app, name="tokens")
 console = Console()

@@ -24,7 +24,9 @@ core/db.py). This module is the Python side of the same formula, for the backfil
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -145,6 +147,29 @@ def sqlite_chain_hash(tag: str, prev_hash: str | None, *values: Any) -> str:
     return row_hash(BY_TAG[tag], values, prev_hash)
 
 
+# Retention (flows/retention.py) is the one writer that deletes history: inside disposing(),
+# SQLite's DELETE guard asks st_disposing() and lets it through; PostgreSQL's guard reads the
+# transaction's supplytrack.disposal setting instead (migration 0013).
+DISPOSING_FUNCTION = "st_disposing"
+DISPOSAL_SETTING = "supplytrack.disposal"
+_disposing: ContextVar[bool] = ContextVar("supplytrack_disposing", default=False)
+
+
+@contextmanager
+def disposing() -> Iterator[None]:
+    """Let this thread's statements delete history rows (SQLite; see DISPOSING_FUNCTION)."""
+    token = _disposing.set(True)
+    try:
+        yield
+    finally:
+        _disposing.reset(token)
+
+
+def _disposing_now() -> int:
+    return int(_disposing.get())
+
+
 def register_sqlite(create_function: Callable[..., None]) -> None:
-    """Give an SQLite connection the function its chain triggers call (``create_function``)."""
+    """Give an SQLite connection the functions its audit triggers call (``create_function``)."""
     create_function(SQLITE_FUNCTION, -1, sqlite_chain_hash, deterministic=True)
+    create_function(DISPOSING_FUNCTION, 0, _disposing_now)

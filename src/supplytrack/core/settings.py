@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     access_log_retention_days: int = Field(
         400, ge=1, le=36500, description="Access-log entries older than this are deleted."
     )
+    retention_years: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Years a COMPLETED or ARCHIVED project's records are kept (IATF 16949"
+        " 7.5.3.2.1: one calendar year after the part ends; a project may ask for longer).",
+    )
     access_log_flush_seconds: float = Field(
         1.0,
         ge=0,

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Computed, Date, String, Text
+from sqlalchemy import CheckConstraint, Computed, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from supplytrack.core.models import Base, VersionedMixin, enum_column, version_check
+from supplytrack.core.models import (
+    Base,
+    UTCDateTime,
+    VersionedMixin,
+    enum_column,
+    version_check,
+)
 
 
 class ProjectStatus(enum.StrEnum):
@@ -50,3 +56,7 @@ class Project(VersionedMixin, Base):
     )
     start_date: Mapped[date | None] = mapped_column(Date)
     sop_date: Mapped[date | None] = mapped_column(Date)
+    # When it last became COMPLETED or ARCHIVED (None while open): retention counts from it.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Years its records are kept after closing (None: RETENTION_YEARS), for customers who ask.
+    retention_years: Mapped[int | None] = mapped_column(Integer)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
 from supplytrack.core.schemas import Code, IsoDate, LongText, Name, ReadModel, WriteModel
 from supplytrack.projects.models import ProjectStatus
+
+# IATF 16949 7.5.3.2.1: kept while the part is active plus one calendar year, or longer when
+# the customer asks; counted from when the project became COMPLETED or ARCHIVED.
+RetentionYears = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=100,
+        description="Years its records are kept after closing (null: RETENTION_YEARS).",
+    ),
+]
 
 
 def _check_window(start: date | None, sop: date | None) -> None:
@@ -26,6 +37,7 @@ class ProjectCreate(WriteModel):
     status: ProjectStatus = Field(ProjectStatus.PLANNING, description="Life-cycle status.")
     start_date: IsoDate | None = Field(None, description="First day of the program.")
     sop_date: IsoDate | None = Field(None, description="Start of production (SOP).")
+    retention_years: RetentionYears = None
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -42,6 +54,7 @@ class ProjectUpdate(WriteModel):
     status: ProjectStatus | None = Field(None, description="Life-cycle status.")
     start_date: IsoDate | None = Field(None, description="First day of the program.")
     sop_date: IsoDate | None = Field(None, description="Start of production (SOP).")
+    retention_years: RetentionYears = None
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -63,6 +76,12 @@ class ProjectRead(ReadModel):
     status: ProjectStatus = Field(description="Life-cycle status.")
     start_date: date | None = Field(description="First day of the program.")
     sop_date: date | None = Field(description="Start of production (SOP).")
+    retention_years: int | None = Field(
+        description="Years its records are kept after closing (null: the RETENTION_YEARS default)."
+    )
+    closed_at: datetime | None = Field(
+        description="When it last became COMPLETED or ARCHIVED (null while open)."
+    )
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="When it last changed.")
     version: int = Field(description="Version, also the ETag.")

@@ -15,6 +15,7 @@ from supplytrack.core.identity import Actor
 from supplytrack.core.pagination import Sort
 from supplytrack.core.repository import assign
 from supplytrack.core.schemas import changes_of
+from supplytrack.core.time import utcnow
 from supplytrack.projects.exceptions import (
     ProjectClosed,
     ProjectCodeTaken,
@@ -78,7 +79,10 @@ class ProjectService:
         """Create a project with a unique code."""
         if self.projects.code_taken(command.code):
             raise ProjectCodeTaken(command.code)
-        project = self.projects.add(Project(**command.model_dump()))
+        project = Project(**command.model_dump())
+        if project.status in CLOSED_PROJECT_STATUSES:
+            project.closed_at = utcnow()
+        self.projects.add(project)
         self.audit.created(AuditEntity.PROJECT, project.id, record_of(project))
         return project
 
@@ -100,7 +104,12 @@ class ProjectService:
             raise ProjectCodeTaken(code)
         self.window_after(project, command)
         before = record_of(project)
+        was_closed = project.status in CLOSED_PROJECT_STATUSES
         changed = assign(project, changes_of(command))
+        closed = project.status in CLOSED_PROJECT_STATUSES
+        if closed != was_closed:
+            # Retention counts from the last closing; reopening stops the clock (flows/retention).
+            project.closed_at = utcnow() if closed else None
         if changed:
             self.projects.flush()
             self.audit.changed(AuditEntity.PROJECT, project.id, before, record_of(project))
