@@ -5,7 +5,7 @@ The same server (`serve --workers 2`) takes PATCHes of notes on random instances
 in alternating rounds with the history's chain trigger in place and dropped (the chain is
 then broken for the rows written meanwhile; this is a scratch database). Then
 `supplytrack audit verify --json` over the whole database: its seconds and its peak memory
-(ru_maxrss of the child), which must stay flat from small to xl.
+(ru_maxrss of that child alone, by wait4), which must stay flat from small to xl.
 
     .venv/bin/python bench/audit_chain.py --engine postgres --scale small
     .venv/bin/python bench/audit_chain.py --engine sqlite --scale small
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -106,22 +106,21 @@ def _wrk(port: int, token: str, script: Path, seconds: float, connections: int) 
 
 
 def _verify(url: str) -> tuple[float, float, dict[str, object]]:
-    """Seconds, peak MB and the report of `audit verify --json` (a child of its own)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds, peak MB and the report of `audit verify --json` (that child's own, by wait4)."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [str(BIN / "supplytrack"), "audit", "verify", "--json"],
-        env=env_for(url),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    out = WORK / "audit-verify.json"
+    with out.open("wb") as sink, (WORK / "audit-verify.log").open("wb") as log:
+        child = subprocess.Popen(
+            [str(BIN / "supplytrack"), "audit", "verify", "--json"],
+            env=env_for(url),
+            stdout=sink,
+            stderr=log,
+        )
+        _, _, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:
-        print("peak memory is that of an earlier child (larger): run --verify-only alone")
-    report = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
-    return seconds, peak / 1024, report
+    text = out.read_text()
+    report = json.loads(text) if text.strip().startswith("{") else {}
+    return seconds, usage.ru_maxrss / 1024, report
 
 
 def main() -> None:
