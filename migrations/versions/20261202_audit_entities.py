@@ -2,9 +2,9 @@
 
 Until now audit_log named templates, calendars, suppliers and projects. The entity CHECK takes
 assignments, tokens, task instances (made or deleted by hand), bulk operations, jobs,
-retention runs and legal holds too. On SQLite the table is rebuilt (its append-only triggers
-are installed again); on PostgreSQL the CHECK is swapped and the column widened to the
-longest kind.
+retention runs, legal holds and imports too. On SQLite the table is rebuilt (its
+append-only triggers are installed again); on PostgreSQL the CHECK is swapped and the column
+widened to the longest kind.
 
 The downgrade sets the rows of the new kinds aside (core/stash.py) and takes them out, with the
 append-only guard stepping aside for that; the upgrade after it puts them back.
@@ -30,7 +30,7 @@ depends_on: str | Sequence[str] | None = None
 
 _TABLE = "audit_log"
 _BEFORE = ("PROJECT", "TEMPLATE", "CALENDAR", "SUPPLIER")
-_ADDED = ("ASSIGNMENT", "TOKEN", "INSTANCE", "OPERATION", "JOB", "RETENTION", "HOLD")
+_ADDED = ("ASSIGNMENT", "TOKEN", "INSTANCE", "OPERATION", "JOB", "RETENTION", "HOLD", "IMPORT")
 _AFTER = (*_BEFORE, *_ADDED)
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.audit.models import AuditLog, TaskInstanceHistory
 from supplytrack.cli import app as cli
 from supplytrack.core.db import Database
 from supplytrack.core.settings import get_settings
@@ -61,7 +61,14 @@ def test_dry_run_writes_nothing_and_import_writes_history(
     assert _state(cli_database) == ("APPROVED", "2025-03-01", 2)
     with cli_database.session_scope(write=False) as session:
         sources = set(session.scalars(select(TaskInstanceHistory.source)))
+        change = session.scalars(select(TaskInstanceHistory.change_id)).first()
+        runs = session.scalars(select(AuditLog).where(AuditLog.entity == "IMPORT")).all()
     assert sources == {"IMPORT"}
+    # The run is in the audit log too, once (the dry run wrote nothing), tied to its rows.
+    assert [(run.field, run.source, run.change_id) for run in runs] == [
+        ("imported", "IMPORT", change)
+    ]
+    assert '"changedFields":2' in (runs[0].new_value or "")
 
 
 def test_one_bad_row_refuses_the_file(cli_database: Database, tmp_path: Path) -> None:

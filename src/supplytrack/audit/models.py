@@ -57,6 +57,7 @@ class AuditEntity(enum.StrEnum):
     JOB = "JOB"
     RETENTION = "RETENTION"  # a retention run
     HOLD = "HOLD"  # a legal hold placed or released
+    IMPORT = "IMPORT"  # an import run (entity_id 0: a run has no row of its own)
 
 
 REJECTED_PREDICATE = "field = 'STATUS' AND new_value = 'REJECTED'"

@@ -65,6 +65,7 @@ class InstanceImporter:
         self.assignments = AssignmentService(session, actor)
         self.templates = TemplateService(session, actor)
         self.tasks = TaskService(session, actor)
+        self.source_name = source_name
         self.why = Why(reason=f"imported from {source_name}", change_id=new_change_id())
         self.zone = zone
         self._cache: dict[tuple[str, str], int] = {}
@@ -90,6 +91,27 @@ class InstanceImporter:
                     break
         if not report.errors:
             report.errors.extend(self._order_errors())
+        if not report.errors:
+            # The run itself, beside the history rows it wrote (same change id).
+            self.audit.log(
+                AuditEntity.IMPORT,
+                0,
+                [
+                    (
+                        "imported",
+                        None,
+                        {
+                            "file": self.source_name,
+                            "rows": report.rows,
+                            "created": report.created,
+                            "changedFields": report.changed_fields,
+                            "unchanged": report.unchanged,
+                        },
+                    )
+                ],
+                source=ChangeSource.IMPORT,
+                why=self.why,
+            )
         return report
 
     def _order_errors(self) -> list[str]:
