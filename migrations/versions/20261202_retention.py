@@ -7,9 +7,12 @@
 - retention_runs: each `retention apply`, with what it disposed of.
 - history_tombstones: the id, chain and hash of each disposed history row (no content), so
   that the signed checkpoints of those id ranges still verify (audit/chain.py).
-- The history's append-only DELETE guard lets retention through, and nothing else: on
-  PostgreSQL when the transaction set supplytrack.disposal = 'on' (flows/retention.py does,
-  after its checks), on SQLite when st_disposing() says so (core/chain.py).
+- The history's append-only DELETE guard lets retention through, and nothing else: a row
+  may go only once its tombstone is written, and only when the transaction set
+  supplytrack.disposal = 'on' (PostgreSQL; flows/retention.py does, after its checks) or
+  st_disposing() says so (SQLite, core/chain.py).
+- SQLite: task_instance_history is rebuilt with AUTOINCREMENT, so that the ids of disposed
+  rows (their tombstones) are never drawn again; its triggers are installed again.
 
 The new tables get row-level security on PostgreSQL (staff read; the admin and the system
 write). The downgrade sets their rows and the two columns aside (core/stash.py).
@@ -19,13 +22,15 @@ Revises: 0012
 Create Date: 2026-12-02 14:00:00
 """
 
+# ruff: noqa: S608 - the DDL is built from this module's and core/chain.py's constants only
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from supplytrack.core import stash
+from supplytrack.core import chain, stash
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -54,13 +59,63 @@ _GUARD_AFTER = (
 )
 
 
+# A history row may be deleted only once its tombstone is there (row by row, PostgreSQL).
+_TOMBSTONED = (
+    "CREATE FUNCTION supplytrack_history_tombstoned() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN IF NOT EXISTS (SELECT 1 FROM history_tombstones t WHERE t.id = OLD.id) THEN "
+    f"RAISE EXCEPTION '{_HISTORY} row % has no tombstone: only retention deletes it', OLD.id "
+    "USING ERRCODE = 'integrity_constraint_violation'; END IF; RETURN OLD; END $$"
+)
+
+
 def _sqlite_delete_guard(disposal: bool) -> None:
     op.execute(f"DROP TRIGGER IF EXISTS {_HISTORY}_no_delete")
-    when = " WHEN st_disposing() = 0" if disposal else ""
+    when = (
+        " WHEN st_disposing() = 0 OR NOT EXISTS"
+        " (SELECT 1 FROM history_tombstones t WHERE t.id = OLD.id)"
+        if disposal
+        else ""
+    )
     op.execute(
         f"CREATE TRIGGER {_HISTORY}_no_delete BEFORE DELETE ON {_HISTORY}{when} "
         f"BEGIN SELECT RAISE(ABORT, '{_HISTORY} is append-only'); END"
     )
+
+
+def _sqlite_chain_triggers() -> None:
+    """The chain trigger and the narrowed UPDATE guard of 0012, after a rebuild dropped them."""
+    layout = chain.HISTORY
+    unchanged = " AND ".join(f"NEW.{column} IS OLD.{column}" for column in layout.columns)
+    op.execute(f"DROP TRIGGER IF EXISTS {_HISTORY}_no_update")
+    op.execute(
+        f"CREATE TRIGGER {_HISTORY}_no_update BEFORE UPDATE ON {_HISTORY} "
+        "WHEN NOT (OLD.row_hash IS NULL AND OLD.prev_hash IS NULL AND NEW.row_hash IS NOT NULL"
+        f" AND {unchanged}) "
+        f"BEGIN SELECT RAISE(ABORT, '{_HISTORY} is append-only'); END"
+    )
+    same = " AND ".join(f"p.{column} = NEW.{column}" for column in layout.key)
+    previous = (
+        f"(SELECT p.row_hash FROM {_HISTORY} p WHERE {same} AND p.id < NEW.id"
+        " ORDER BY p.id DESC LIMIT 1)"
+    )
+    values = ", ".join(f"NEW.{column}" for column in layout.columns)
+    op.execute(f"DROP TRIGGER IF EXISTS {_HISTORY}_chain")
+    op.execute(
+        f"CREATE TRIGGER {_HISTORY}_chain AFTER INSERT ON {_HISTORY} "
+        "WHEN NEW.row_hash IS NULL BEGIN "
+        f"UPDATE {_HISTORY} SET prev_hash = {previous}, "
+        f"row_hash = {chain.SQLITE_FUNCTION}('{layout.tag}', {previous}, {values}) "
+        "WHERE id = NEW.id; END"
+    )
+
+
+def _sqlite_rebuild(autoincrement: bool) -> None:
+    """Rebuild the history with or without AUTOINCREMENT (its triggers follow)."""
+    with op.batch_alter_table(
+        _HISTORY, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+    ):
+        pass
+    _sqlite_chain_triggers()
 
 
 def _secure(table: str) -> None:
@@ -147,9 +202,15 @@ def upgrade() -> None:
     for table in _TABLES:
         stash.restore_rows(revision, table)
     if sqlite:
+        _sqlite_rebuild(autoincrement=True)
         _sqlite_delete_guard(disposal=True)
         return
     op.execute(_GUARD_AFTER)
+    op.execute(_TOMBSTONED)
+    op.execute(
+        f"CREATE TRIGGER {_HISTORY}_tombstoned BEFORE DELETE ON {_HISTORY}"
+        " FOR EACH ROW EXECUTE FUNCTION supplytrack_history_tombstoned()"
+    )
     for table in _TABLES:
         _secure(table)
 
@@ -160,8 +221,11 @@ def downgrade() -> None:
         stash.park_rows(revision, table)
     stash.park_columns(revision, "projects", "id", _COLUMNS)
     if sqlite:
+        _sqlite_rebuild(autoincrement=False)
         _sqlite_delete_guard(disposal=False)
     else:
+        op.execute(f"DROP TRIGGER IF EXISTS {_HISTORY}_tombstoned ON {_HISTORY}")
+        op.execute("DROP FUNCTION IF EXISTS supplytrack_history_tombstoned()")
         op.execute(_GUARD_BEFORE)
     op.drop_table("history_tombstones")
     op.drop_table("retention_runs")

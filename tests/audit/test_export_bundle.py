@@ -21,12 +21,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from supplytrack.audit.models import TaskInstanceHistory
+from supplytrack.audit.models import AccessLogEntry, TaskInstanceHistory
 from supplytrack.auth.service import USAGE, TokenService
 from supplytrack.cli import app as cli
 from supplytrack.core.db import Database
 from supplytrack.core.identity import Role, system_actor
 from supplytrack.core.settings import get_settings
+from supplytrack.core.time import utcnow
 from supplytrack.demo.generator import load_demo_data
 from supplytrack.demo.plan import Scale
 from supplytrack.flows.bundle import MANIFEST, SIGNATURE, verify_bundle
@@ -222,3 +223,73 @@ def test_the_admin_endpoint_streams_a_bundle_others_may_not(demo: Database, tmp_
         )
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "AUDIT_KEY_MISSING"
+
+
+def _log_entry(supplier: int, target: str) -> AccessLogEntry:
+    return AccessLogEntry(
+        at=utcnow(),
+        token_id=None,
+        role="supplier",
+        supplier_id=supplier,
+        method="GET",
+        route=target.split("?", maxsplit=1)[0],
+        target=target,
+        status=200,
+        request_id=f"r-{supplier}-{len(target)}",
+    )
+
+
+def test_a_bundle_holds_no_other_suppliers_or_projects_records(
+    environment: Database, tmp_path: Path
+) -> None:
+    with environment.session_scope() as session:
+        supplier, project = session.execute(
+            select(TaskInstance.supplier_id, TaskInstance.project_id).limit(1)
+        ).one()
+        other = session.scalars(
+            select(TaskInstance.supplier_id).where(TaskInstance.supplier_id != supplier).limit(1)
+        ).one()
+        session.add_all(
+            [
+                _log_entry(supplier, f"/api/projects/{project}/calendar"),
+                _log_entry(supplier, f"/api/task-instances?projectId={project}"),
+                _log_entry(supplier, "/api/projects/999999/calendar"),  # another customer's
+                _log_entry(other, "/api/suppliers"),
+            ]
+        )
+    theirs = _csv(_export(tmp_path, "--supplier", str(supplier)), "access_log.csv")
+    assert {row["supplier_id"] for row in theirs} == {str(supplier)}
+    assert len(theirs) == 3
+    audited = _csv(tmp_path / "bundle.zip", "audit_log.csv")
+    assert {row["entity"] for row in audited} <= {"SUPPLIER", "ASSIGNMENT", "INSTANCE", "TOKEN"}
+    projects = _csv(_export(tmp_path, "--project", str(project)), "access_log.csv")
+    assert sorted(row["target"] for row in projects) == sorted(
+        [f"/api/projects/{project}/calendar", f"/api/task-instances?projectId={project}"]
+    )
+
+
+def test_verify_reports_a_damaged_or_malformed_bundle_and_the_cli_a_bad_path(
+    environment: Database, tmp_path: Path
+) -> None:
+    bundle = _export(tmp_path, "--project", "1")
+    raw = bytearray(bundle.read_bytes())
+    with zipfile.ZipFile(bundle) as opened:
+        member = opened.getinfo("history.csv")
+    # A byte of the stored data itself (past the local header): the CRC no longer matches.
+    at = member.header_offset + 30 + len(member.filename) + 5
+    raw[at] ^= 0xFF
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(raw))
+    problems = verify_bundle(damaged, environment.settings)
+    assert problems, "a flipped byte went unnoticed"
+    assert all("history.csv" in problem or "damaged" in problem for problem in problems)
+    odd = tmp_path / "odd.zip"
+    _rewrite(bundle, odd, SIGNATURE, lambda _data: b"[1, 2]")
+    assert verify_bundle(odd, environment.settings) == [
+        "the manifest or its signature is not a JSON object"
+    ]
+    missing = CliRunner().invoke(
+        cli, ["export", "--project", "1", "--out", str(tmp_path / "no" / "such" / "x.zip")]
+    )
+    assert missing.exit_code == 2
+    assert not list(tmp_path.glob("no/**/*"))

@@ -31,6 +31,7 @@ from supplytrack.audit.models import (
 from supplytrack.audit.retention_models import HistoryTombstone
 from supplytrack.audit.service import AuditService, Change, Why
 from supplytrack.cli import app as cli
+from supplytrack.core import chain
 from supplytrack.core.db import Database
 from supplytrack.core.identity import system_actor
 from supplytrack.core.settings import get_settings
@@ -88,6 +89,7 @@ def _program(database: Database, closed: datetime | None, **project: object) -> 
             [Change(i, HistoryField.NOTES, None, f"note {i}") for i in ids],
             source=ChangeSource.API,
             why=Why(),
+            changed_at=(closed or utcnow()) - timedelta(days=30),  # before it closed
         )
         ProjectService(session, ACTOR).update(
             made, ProjectUpdate.model_validate({"status": "COMPLETED"})
@@ -151,7 +153,39 @@ def test_the_last_day_is_kept_and_the_day_after_is_due(database: Database) -> No
     assert after[program.project].history_rows == 4
     assert after[longer.project].kept_until == date(2028, 3, 10)
     assert not after[longer.project].due
-    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
+    assert add_years(date(2024, 2, 29), 1) == date(2025, 3, 1)  # never a day short
+    assert add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)
+
+
+def test_a_change_after_closing_keeps_the_records_a_retention_from_its_day(
+    database: Database,
+) -> None:
+    program = _program(database, datetime(2025, 3, 10, 12, tzinfo=UTC))
+    with database.session_scope() as session:
+        first = session.scalars(
+            select(TaskInstance.id).where(TaskInstance.project_id == program.project)
+        ).first()
+        assert first is not None
+        AuditService(session, ACTOR).record(
+            [Change(first, HistoryField.NOTES, "note", "late note")],
+            source=ChangeSource.API,
+            why=Why(),
+            changed_at=datetime(2025, 9, 1, 8, tzinfo=UTC),
+        )
+    with database.session_scope(write=False) as session:
+        due = RetentionFlows(session, ACTOR, database.settings).plan(date(2026, 3, 11))[0]
+    assert due.closed_on == date(2025, 9, 1)
+    assert due.kept_until == date(2026, 9, 1)
+    assert not due.due
+
+
+def test_a_project_cannot_ask_for_less_than_the_policy(database: Database) -> None:
+    program = _program(database, datetime(2025, 3, 10, 12, tzinfo=UTC), retention_years=1)
+    longer = database.settings.model_copy(update={"retention_years": 5})
+    with database.session_scope(write=False) as session:
+        due = RetentionFlows(session, ACTOR, longer).plan(date(2027, 1, 1))[0]
+    assert due.project_id == program.project
+    assert (due.years, due.kept_until, due.due) == (5, date(2030, 3, 10), False)
 
 
 def test_apply_exports_first_then_disposes_and_every_chain_still_verifies(
@@ -177,6 +211,13 @@ def test_apply_exports_first_then_disposes_and_every_chain_still_verifies(
     report = _verify(database)
     assert report.ok, [found.line() for found in report.first_breaks()]
     assert report.checkpoints == 2  # the one before and the seal
+    again = _apply(tmp_path)  # nothing is left to dispose of: no second, empty disposal
+    assert "disposed of" not in again
+    with database.session_scope(write=False) as session:
+        disposals = session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.field == "disposed")
+        )
+    assert disposals == 1
 
 
 def test_a_hold_on_the_project_blocks_disposal_until_released(
@@ -278,7 +319,13 @@ def test_history_stays_append_only_outside_retention(database: Database) -> None
     _program(database, _past(400))
     with pytest.raises(DBAPIError), database.session_scope() as session:
         session.execute(text("DELETE FROM task_instance_history"))
-    with database.session_scope() as session:
-        # The setting alone is not enough on SQLite, and PostgreSQL's only in retention's
-        # transaction; the plan lists the project as due, nothing was deleted.
+    # Retention's switch alone is not enough: a row goes only once its tombstone is there.
+    switch = "SELECT set_config('supplytrack.disposal', 'on', true)"
+    with database.session_scope() as session, chain.disposing():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(switch))
+        with pytest.raises(DBAPIError):
+            session.execute(text("DELETE FROM task_instance_history"))
+        session.rollback()
+    with database.session_scope(write=False) as session:
         assert session.scalar(select(func.count()).select_from(TaskInstanceHistory)) == 4

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AccessLogEntry
@@ -198,17 +198,23 @@ class AccessLogReader:
 
     def prune(self, older_than: timedelta) -> int:
         """Delete the entries older than the retention, but a held supplier's; how many."""
-        cutoff = utcnow() - older_than
-        held = select(LegalHold.supplier_id).where(
-            LegalHold.supplier_id.is_not(None), LegalHold.released_at.is_(None)
-        )
-        result = self.session.execute(
-            delete(AccessLogEntry).where(
-                AccessLogEntry.at < cutoff,
-                or_(AccessLogEntry.supplier_id.is_(None), AccessLogEntry.supplier_id.not_in(held)),
-            )
-        )
+        return self.prune_before(utcnow() - older_than)
+
+    def prune_before(self, cutoff: datetime) -> int:
+        """Delete the entries before ``cutoff`` (:func:`prunable`); how many."""
+        result = self.session.execute(delete(AccessLogEntry).where(prunable(cutoff)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prunable(cutoff: datetime) -> Any:
+    """Entries before ``cutoff`` of no supplier under a legal hold (what a prune deletes)."""
+    held = select(LegalHold.supplier_id).where(
+        LegalHold.supplier_id.is_not(None), LegalHold.released_at.is_(None)
+    )
+    return and_(
+        AccessLogEntry.at < cutoff,
+        or_(AccessLogEntry.supplier_id.is_(None), AccessLogEntry.supplier_id.not_in(held)),
+    )
 
 
 PRUNE_EVERY_SECONDS = 3600.0

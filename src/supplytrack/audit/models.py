@@ -51,7 +51,7 @@ class AuditEntity(enum.StrEnum):
     CALENDAR = "CALENDAR"
     SUPPLIER = "SUPPLIER"
     ASSIGNMENT = "ASSIGNMENT"  # entity_id: the supplier_projects row
-    TOKEN = "TOKEN"  # noqa: S105 - an entity kind, no secret
+    TOKEN = "TOKEN"  # noqa: S105  # nosec B105 - an entity kind, no secret
     INSTANCE = "INSTANCE"  # made or deleted by hand (its changes are its history)
     OPERATION = "OPERATION"  # a bulk operation: applied, undone, cancelled
     JOB = "JOB"
@@ -83,6 +83,9 @@ class TaskInstanceHistory(Base):
             sqlite_where=text("bulk_operation_id IS NOT NULL"),
             postgresql_where=text("bulk_operation_id IS NOT NULL"),
         ),
+        # Ids are never drawn twice, not even those of rows retention disposed of (their
+        # tombstones keep them): SQLite would reuse the largest otherwise (migration 0013).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -62,7 +62,7 @@ def export(
             manifest = BundleWriter(session, system_actor("cli"), database.settings).write(
                 scope, target
             )
-    except SupplyTrackError as error:
+    except (SupplyTrackError, OSError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(code=2) from error
     finally:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import exc
 
 from supplytrack.audit.chain import make_checkpoint
 from supplytrack.core.db import Database
@@ -88,41 +89,46 @@ def retention_apply(
 ) -> None:
     """Dispose of what is past retention: export each due project's bundle, then delete.
 
-    One transaction per project: the tombstones of its history (so that verify still holds),
-    its history and instances, an audit row; then access-log entries past their retention
-    (a held supplier's kept), a record of the run, and a checkpoint that seals it. Exit 2
-    when AUDIT_SIGNING_KEY is not set (the bundles and the checkpoint are signed with it).
+    One transaction per project, checked again under its locks: its bundle (written and
+    synced first), the tombstones of its history (so that verify still holds), its history
+    and instances, an audit row. Then access-log entries past their retention (exported to a
+    bundle of their own first; a held supplier's kept), the run's record, and a checkpoint.
+    Exit 2 when AUDIT_SIGNING_KEY is not set or a step fails (what was done stays recorded).
     """
     database = _database()
-    out.mkdir(parents=True, exist_ok=True)
     settings = database.settings
     day = today(settings.app_timezone)
     disposed: list[dict[str, Any]] = []
+    summary: dict[str, Any] = {"projects": disposed}
+    run_id: int | None = None
+    failure: BaseException | None = None
     try:
+        out.mkdir(parents=True, exist_ok=True)
         with database.session_scope() as session:
             flows = RetentionFlows(session, ACTOR, settings)
             run_id = flows.start(day).id
             due = [d.project_id for d in flows.plan(day) if d.due]
         for project_id in due:
-            with database.session_scope(write=False) as session:
-                bundle, digest = RetentionFlows(session, ACTOR, settings).export(
-                    run_id, project_id, out
-                )
             with database.session_scope() as session:
-                disposed.append(
-                    RetentionFlows(session, ACTOR, settings).dispose(
-                        run_id, project_id, day, bundle, digest
-                    )
+                done = RetentionFlows(session, ACTOR, settings).dispose(
+                    run_id, project_id, day, out
                 )
+            disposed.append(done)
         with database.session_scope() as session:
-            flows = RetentionFlows(session, ACTOR, settings)
-            pruned = flows.prune_access_log()
-            flows.finish(run_id, {"projects": disposed, "accessLogEntries": pruned})
-        with database.session_scope() as session:
-            sealed = make_checkpoint(session, settings, utcnow())
+            pruned, bundle = RetentionFlows(session, ACTOR, settings).prune_access_log(run_id, out)
+        summary.update(accessLogEntries=pruned, accessLogBundle=bundle)
+    except (SupplyTrackError, OSError, exc.SQLAlchemyError) as error:
+        failure = error
+        summary["error"] = str(error).splitlines()[0][:500]
+    try:
+        if run_id is not None:
+            with database.session_scope() as session:
+                RetentionFlows(session, ACTOR, settings).finish(run_id, summary)
+            with database.session_scope() as session:
+                sealed = make_checkpoint(session, settings, utcnow())
+                seal = f"checkpoint {sealed.id} (history to id {sealed.history_boundary})"
     except SupplyTrackError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=2) from error
+        failure = failure or error
     finally:
         database.dispose()
     for done in disposed:
@@ -133,9 +139,12 @@ def retention_apply(
                 f"{done['code']}: {done['instances']} instances and {done['historyRows']} history"
                 f" rows disposed of, bundle {out / done['bundle']}"
             )
+    if failure is not None:
+        console.print(f"[red]{failure}[/red]", soft_wrap=True)
+        raise typer.Exit(code=2) from failure
     console.print(
-        f"run {run_id}: {len(disposed)} projects, {pruned} access-log entries;"
-        f" sealed by checkpoint {sealed.id}"
+        f"run {run_id}: {len(disposed)} projects, {summary['accessLogEntries']} access-log"
+        f" entries; {seal} signed after it (later checkpoints cover its own audit rows)"
     )
 
 

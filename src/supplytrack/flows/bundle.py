@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,6 +36,7 @@ from typing import IO, Any
 from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from supplytrack.audit.access import prunable
 from supplytrack.audit.chain import CheckpointError, key_id, signing_keys
 from supplytrack.audit.chain_models import AuditCheckpoint
 from supplytrack.audit.models import AccessLogEntry, AuditEntity, AuditLog, TaskInstanceHistory
@@ -161,8 +163,10 @@ def _columns(model: Any) -> list[str]:
 
 
 def _stream(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
-    connection = session.connection().execution_options(stream_results=True, yield_per=_BATCH)
-    yield from connection.execute(stmt)
+    # Per statement: Connection.execution_options() would leave the session's connection
+    # streaming every later statement (an INSERT through a server-side cursor fails).
+    options = {"stream_results": True, "yield_per": _BATCH}
+    yield from session.connection().execute(stmt, execution_options=options)
 
 
 def sign_manifest(data: bytes, key: str) -> dict[str, str]:
@@ -266,6 +270,29 @@ class BundleWriter:
         conditions.append(and_(a.entity.in_(kinds), a.field.in_(("created", "deleted")), whole))
         return or_(false(), *conditions)
 
+    def _access_scope(self, scope: Scope) -> Any:
+        """A supplier's requests; for a project, its suppliers' requests that name it.
+
+        A supplier's requests about other projects are its business with other customers:
+        a project's bundle holds the ones whose path or query names this project (its own
+        routes, and ``projectId=``); reads of single instances by id are in the supplier's
+        bundle.
+        """
+        e = AccessLogEntry
+        if scope.kind == "supplier":
+            return e.supplier_id == scope.id
+        base = f"/api/projects/{scope.id}"
+        return and_(
+            e.supplier_id.in_(self._supplier_ids(scope)),
+            or_(
+                e.target == base,
+                e.target.startswith(base + "/", autoescape=True),
+                e.target.startswith(base + "?", autoescape=True),
+                e.target.contains(f"projectId={scope.id}&", autoescape=True),
+                e.target.endswith(f"projectId={scope.id}", autoescape=True),
+            ),
+        )
+
     # Writing ------------------------------------------------------------------------------
 
     def _dataset(
@@ -293,25 +320,47 @@ class BundleWriter:
             "files": [_file_entry(path, dataset.rows) for path in dataset.paths],
         }
 
-    def write(self, scope: Scope, target: Path) -> dict[str, Any]:
-        """Write the bundle to ``target`` (a .zip path); returns the manifest."""
+    def _key(self) -> str:
         if self.settings.audit_signing_key is None:
             msg = "AUDIT_SIGNING_KEY is not set: the bundle's manifest is signed with it"
             raise CheckpointError(msg, code="AUDIT_KEY_MISSING", status=409)
-        key = self.settings.audit_signing_key.get_secret_value()
+        return self.settings.audit_signing_key.get_secret_value()
+
+    def write(self, scope: Scope, target: Path) -> dict[str, Any]:
+        """Write the bundle to ``target`` (a .zip path); returns the manifest."""
+        key = self._key()
         label = self._label(scope)
         directory = Path(tempfile.mkdtemp(prefix="supplytrack-export-"))
         try:
             manifest = self._write_files(scope, label, directory)
-            data = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
-            signature = json.dumps(sign_manifest(data, key), indent=2, sort_keys=True).encode()
-            partial = target.with_name(target.name + ".partial")
-            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-                for entry in manifest["files"]:
-                    bundle.write(directory / entry["name"], entry["name"])
-                bundle.writestr(MANIFEST, data)
-                bundle.writestr(SIGNATURE, signature + b"\n")
-            os.replace(partial, target)
+            _seal(manifest, key, directory, target)
+            return manifest
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def write_access_log(self, cutoff: datetime, target: Path) -> dict[str, Any]:
+        """A bundle of the access-log entries a prune before ``cutoff`` deletes (retention)."""
+        key = self._key()
+        directory = Path(tempfile.mkdtemp(prefix="supplytrack-export-"))
+        try:
+            access = (
+                select(*AccessLogEntry.__table__.columns)
+                .where(prunable(cutoff))
+                .order_by(AccessLogEntry.id)
+            )
+            files = self._dataset(
+                directory, "access_log", _columns(AccessLogEntry), _stream(self.session, access)
+            )["files"]
+            manifest = {
+                "format": FORMAT,
+                "scope": {"kind": "access-log", "before": _jsonable(cutoff)},
+                "createdAt": _jsonable(utcnow()),
+                "createdBy": self.actor.label,
+                "files": files,
+                "chainHeads": {},
+                "checkpoint": None,
+            }
+            _seal(manifest, key, directory, target)
             return manifest
         finally:
             shutil.rmtree(directory, ignore_errors=True)
@@ -357,7 +406,7 @@ class BundleWriter:
         )["files"]
         access = (
             select(*AccessLogEntry.__table__.columns)
-            .where(AccessLogEntry.supplier_id.in_(self._supplier_ids(scope)))
+            .where(self._access_scope(scope))
             .order_by(AccessLogEntry.id)
         )
         files += self._dataset(
@@ -412,51 +461,99 @@ class BundleWriter:
         }
 
 
+def _seal(manifest: dict[str, Any], key: str, directory: Path, target: Path) -> None:
+    """Zip the files with the signed manifest: owner-only, synced, then moved into place."""
+    data = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+    signature = json.dumps(sign_manifest(data, key), indent=2, sort_keys=True).encode()
+    partial = target.with_name(target.name + ".partial")
+    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+                for entry in manifest["files"]:
+                    bundle.write(directory / entry["name"], entry["name"])
+                bundle.writestr(MANIFEST, data)
+                bundle.writestr(SIGNATURE, signature + b"\n")
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    # The move itself on disk too: retention deletes once this returns.
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 # Verifying a bundle ----------------------------------------------------------------------
 
 
 def verify_bundle(path: Path, settings: Settings) -> list[str]:
     """What is wrong with a bundle (empty: its signature and every file check out)."""
-    problems: list[str] = []
     try:
         bundle = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as error:
         return [f"not a readable bundle: {error}"]
     with bundle:
-        names = set(bundle.namelist())
-        if MANIFEST not in names or SIGNATURE not in names:
-            return [f"{MANIFEST} or {SIGNATURE} is missing"]
-        data = bundle.read(MANIFEST)
         try:
-            signed = json.loads(bundle.read(SIGNATURE))
-            manifest = json.loads(data)
-        except ValueError as error:
-            return [f"the manifest or its signature is not JSON: {error}"]
-        key = signing_keys(settings).get(str(signed.get("keyId")))
-        if key is None:
-            problems.append(
-                f"signing key {signed.get('keyId')} is not configured (AUDIT_SIGNING_KEY)"
-            )
-        elif not hmac.compare_digest(
-            sign_manifest(data, key)["signature"], str(signed.get("signature"))
-        ):
-            problems.append("the manifest's signature is invalid: the manifest was changed")
-        if manifest.get("format") != FORMAT:
-            problems.append(f"unknown format {manifest.get('format')!r}")
-        listed = {entry["name"]: entry for entry in manifest.get("files", [])}
-        problems.extend(
-            f"{extra}: not in the manifest"
-            for extra in sorted(names - set(listed) - {MANIFEST, SIGNATURE})
-        )
-        for name, entry in sorted(listed.items()):
-            if name not in names:
-                problems.append(f"{name}: listed in the manifest but missing")
-                continue
-            digest, size = hashlib.sha256(), 0
+            return _check(bundle, settings)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+            return [f"the bundle is damaged: {error}"]
+
+
+def _check(bundle: zipfile.ZipFile, settings: Settings) -> list[str]:
+    problems: list[str] = []
+    names = set(bundle.namelist())
+    if MANIFEST not in names or SIGNATURE not in names:
+        return [f"{MANIFEST} or {SIGNATURE} is missing"]
+    data = bundle.read(MANIFEST)
+    try:
+        signed = json.loads(bundle.read(SIGNATURE))
+        manifest = json.loads(data)
+    except ValueError as error:
+        return [f"the manifest or its signature is not JSON: {error}"]
+    if not isinstance(signed, dict) or not isinstance(manifest, dict):
+        return ["the manifest or its signature is not a JSON object"]
+    key = signing_keys(settings).get(str(signed.get("keyId")))
+    if key is None:
+        problems.append(f"signing key {signed.get('keyId')} is not configured (AUDIT_SIGNING_KEY)")
+    elif not hmac.compare_digest(
+        sign_manifest(data, key)["signature"], str(signed.get("signature"))
+    ):
+        problems.append("the manifest's signature is invalid: the manifest was changed")
+    if manifest.get("format") != FORMAT:
+        problems.append(f"unknown format {manifest.get('format')!r}")
+    entries = manifest.get("files")
+    if not isinstance(entries, list) or not all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("sha256"), str)
+        and isinstance(entry.get("bytes"), int)
+        for entry in entries
+    ):
+        return [*problems, "the manifest's file list is malformed"]
+    listed = {entry["name"]: entry for entry in entries}
+    problems.extend(
+        f"{extra}: not in the manifest"
+        for extra in sorted(names - set(listed) - {MANIFEST, SIGNATURE})
+    )
+    for name, entry in sorted(listed.items()):
+        if name not in names:
+            problems.append(f"{name}: listed in the manifest but missing")
+            continue
+        digest, size = hashlib.sha256(), 0
+        try:
             with bundle.open(name) as handle:
                 while chunk := handle.read(1 << 16):
                     digest.update(chunk)
                     size += len(chunk)
-            if digest.hexdigest() != entry["sha256"] or size != entry["bytes"]:
-                problems.append(f"{name}: its SHA-256 is not the manifest's (changed)")
+        except (zipfile.BadZipFile, zlib.error, EOFError):
+            problems.append(f"{name}: damaged in the zip (changed)")
+            continue
+        if digest.hexdigest() != entry["sha256"] or size != entry["bytes"]:
+            problems.append(f"{name}: its SHA-256 is not the manifest's (changed)")
     return problems

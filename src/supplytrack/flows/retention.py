@@ -46,10 +46,23 @@ T = TaskInstance
 H = TaskInstanceHistory
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 16):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def add_years(day: date, years: int) -> date:
-    """The same day ``years`` later (29 February becomes 28 February in a common year)."""
+    """The same day ``years`` later; 29 February becomes 1 March in a common year.
+
+    The later day of the two: a record is never kept a day short.
+    """
     year = day.year + years
-    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return date(year, 3, 1)
+    return day.replace(year=year)
 
 
 @dataclass(slots=True)
@@ -94,7 +107,8 @@ class RetentionFlows:
                 "a hold names exactly one project or supplier, and a reason", code="HOLD_SCOPE"
             )
         model: Any = Project if project_id is not None else Supplier
-        if self.session.get(model, project_id or supplier_id) is None:
+        # Locked: a disposal of it (which share-locks its suppliers, :meth:`_lock`) waits.
+        if self.session.get(model, project_id or supplier_id, with_for_update=True) is None:
             raise NotFound("project" if project_id is not None else "supplier", project_id or 0)
         held = LegalHold(
             project_id=project_id,
@@ -152,50 +166,59 @@ class RetentionFlows:
             condition = condition & T.supplier_id.not_in(held_suppliers)
         return condition
 
+    def _due(self, project: Project, day: date, held: tuple[set[int], list[int]]) -> Due:
+        """One closed project as retention sees it on ``day``."""
+        assert project.closed_at is not None
+        held_projects, held_suppliers = held
+        # The customer may ask for longer, never for less than the policy.
+        years = max(project.retention_years or 0, self.settings.retention_years)
+        scope = self._disposable(project.id, held_suppliers)
+        instances = self.session.scalar(select(func.count()).select_from(T).where(scope))
+        history = self.session.scalar(
+            select(func.count())
+            .select_from(H)
+            .where(H.task_instance_id.in_(select(T.id).where(scope)))
+        )
+        last_change = self.session.scalar(
+            select(func.max(H.changed_at)).where(
+                H.task_instance_id.in_(select(T.id).where(T.project_id == project.id))
+            )
+        )
+        # A record written after the project closed is kept as long, from its own day.
+        closed_on = self._closed_on(project.closed_at)
+        if last_change is not None:
+            closed_on = max(closed_on, self._closed_on(last_change))
+        kept_until = add_years(closed_on, years)
+        touched = self.session.scalars(
+            select(T.supplier_id)
+            .distinct()
+            .where(T.project_id == project.id, T.supplier_id.in_(held_suppliers))
+        ).all()
+        is_held = project.id in held_projects
+        return Due(
+            project_id=project.id,
+            code=project.code,
+            status=project.status.value,
+            closed_on=closed_on,
+            years=years,
+            kept_until=kept_until,
+            held=is_held,
+            due=day > kept_until and not is_held and bool(instances or history),
+            instances=int(instances or 0),
+            history_rows=int(history or 0),
+            held_suppliers=sorted(touched),
+        )
+
     def plan(self, as_of: date | None = None) -> list[Due]:
         """Every closed project with its last day kept, its holds and what apply would delete."""
         day = as_of or today(self.settings.app_timezone)
-        held_projects, held_suppliers = self._held()
+        held = self._held()
         rows = self.session.scalars(
             select(Project)
             .where(Project.status.in_(CLOSED_PROJECT_STATUSES), Project.closed_at.is_not(None))
             .order_by(Project.id)
         ).all()
-        found = []
-        for project in rows:
-            assert project.closed_at is not None
-            years = project.retention_years or self.settings.retention_years
-            closed_on = self._closed_on(project.closed_at)
-            kept_until = add_years(closed_on, years)
-            held = project.id in held_projects
-            scope = self._disposable(project.id, held_suppliers)
-            instances = self.session.scalar(select(func.count()).select_from(T).where(scope))
-            history = self.session.scalar(
-                select(func.count())
-                .select_from(H)
-                .where(H.task_instance_id.in_(select(T.id).where(scope)))
-            )
-            touched = self.session.scalars(
-                select(T.supplier_id)
-                .distinct()
-                .where(T.project_id == project.id, T.supplier_id.in_(held_suppliers))
-            ).all()
-            found.append(
-                Due(
-                    project_id=project.id,
-                    code=project.code,
-                    status=project.status.value,
-                    closed_on=closed_on,
-                    years=years,
-                    kept_until=kept_until,
-                    held=held,
-                    due=day > kept_until and not held,
-                    instances=int(instances or 0),
-                    history_rows=int(history or 0),
-                    held_suppliers=sorted(touched),
-                )
-            )
-        return found
+        return [self._due(project, day, held) for project in rows]
 
     # Applying it ---------------------------------------------------------------------------
 
@@ -212,28 +235,47 @@ class RetentionFlows:
         self.session.flush()
         return run
 
-    def export(self, run_id: int, project_id: int, directory: Path) -> tuple[Path, str]:
-        """The project's bundle, written before anything of it is deleted; its SHA-256."""
-        target = directory / f"retention-{run_id}-project-{project_id}.zip"
-        BundleWriter(self.session, self.actor, self.settings).write(
-            Scope("project", project_id), target
-        )
-        digest = hashlib.sha256()
-        with open(target, "rb") as handle:
-            while chunk := handle.read(1 << 16):
-                digest.update(chunk)
-        return target, digest.hexdigest()
+    def _lock(self, project_id: int) -> Project | None:
+        """The project and its instances locked, and its suppliers share-locked.
 
-    def dispose(
-        self, run_id: int, project_id: int, as_of: date, bundle: Path, sha256: str
-    ) -> dict[str, Any]:
-        """Delete one due project's instances and history (checked again, in this transaction)."""
+        A PATCH of one of its instances waits (and then finds it gone: 404), so the bundle
+        holds exactly what is deleted; a hold placed on the project or one of its suppliers
+        (which locks that row, :meth:`hold`) waits for this transaction or is seen by it.
+        On SQLite the write transaction keeps every other writer out already.
+        """
         project = self.session.get(Project, project_id, with_for_update=True)
-        due = next((d for d in self.plan(as_of) if d.project_id == project_id), None)
-        if project is None or due is None or not due.due:
+        if project is None or self.session.get_bind().dialect.name != "postgresql":
+            return project
+        self.session.execute(select(T.id).where(T.project_id == project_id).with_for_update()).all()
+        self.session.execute(
+            select(Supplier.id)
+            .where(Supplier.id.in_(select(T.supplier_id).where(T.project_id == project_id)))
+            .with_for_update(read=True)
+        ).all()
+        return project
+
+    def dispose(self, run_id: int, project_id: int, as_of: date, directory: Path) -> dict[str, Any]:
+        """Export one due project's bundle, then delete its instances and history.
+
+        All in this one transaction, checked again after the locks (:meth:`_lock`): the bundle
+        is on disk (synced) before anything is deleted, and holds what is deleted.
+        """
+        project = self._lock(project_id)
+        if (
+            project is None
+            or project.status not in CLOSED_PROJECT_STATUSES
+            or project.closed_at is None
+        ):
+            return {"projectId": project_id, "skipped": "no longer closed"}
+        held = self._held()
+        due = self._due(project, as_of, held)
+        if not due.due:
             return {"projectId": project_id, "skipped": "no longer due"}
-        _, held_suppliers = self._held()
-        scope = select(T.id).where(self._disposable(project_id, held_suppliers))
+        bundle = directory / f"retention-{run_id}-project-{project_id}.zip"
+        BundleWriter(self.session, self.actor, self.settings).write(
+            Scope("project", project_id), bundle
+        )
+        scope = select(T.id).where(self._disposable(project_id, held[1]))
         connection = self.session.connection()
         connection.execute(
             insert(HistoryTombstone).from_select(
@@ -261,7 +303,7 @@ class RetentionFlows:
             "historyRows": int(history or 0),
             "heldSuppliers": due.held_suppliers,
             "bundle": bundle.name,
-            "sha256": sha256,
+            "sha256": _sha256(bundle),
         }
         self.audit.log(
             AuditEntity.RETENTION,
@@ -272,10 +314,20 @@ class RetentionFlows:
         )
         return done
 
-    def prune_access_log(self) -> int:
-        """Access-log entries past ACCESS_LOG_RETENTION_DAYS, but a held supplier's."""
-        days = timedelta(days=self.settings.access_log_retention_days)
-        return AccessLogReader(self.session).prune(days)
+    def prune_access_log(self, run_id: int, directory: Path) -> tuple[int, str | None]:
+        """Access-log entries past ACCESS_LOG_RETENTION_DAYS (a held supplier's kept).
+
+        Exported first, to a bundle of their own; (how many went, that bundle's name).
+        """
+        cutoff = utcnow() - timedelta(days=self.settings.access_log_retention_days)
+        bundle = directory / f"retention-{run_id}-access-log.zip"
+        manifest = BundleWriter(self.session, self.actor, self.settings).write_access_log(
+            cutoff, bundle
+        )
+        if not manifest["files"][0]["rows"]:
+            bundle.unlink()
+            return 0, None
+        return AccessLogReader(self.session).prune_before(cutoff), bundle.name
 
     def finish(self, run_id: int, summary: dict[str, Any]) -> RetentionRun:
         """Record what the run did (audited)."""

@@ -17,7 +17,7 @@ RetentionYears = Annotated[
     Field(
         ge=1,
         le=100,
-        description="Years its records are kept after closing (null: RETENTION_YEARS).",
+        description="Years its records are kept after closing, when longer than RETENTION_YEARS.",
     ),
 ]
 
@@ -77,7 +77,7 @@ class ProjectRead(ReadModel):
     start_date: date | None = Field(description="First day of the program.")
     sop_date: date | None = Field(description="Start of production (SOP).")
     retention_years: int | None = Field(
-        description="Years its records are kept after closing (null: the RETENTION_YEARS default)."
+        description="Years its records are kept after closing, when longer than RETENTION_YEARS."
     )
     closed_at: datetime | None = Field(
         description="When it last became COMPLETED or ARCHIVED (null while open)."
