@@ -329,3 +329,19 @@ def test_history_stays_append_only_outside_retention(database: Database) -> None
         session.rollback()
     with database.session_scope(write=False) as session:
         assert session.scalar(select(func.count()).select_from(TaskInstanceHistory)) == 4
+
+
+def test_the_day_a_project_closed_is_its_day_in_app_timezone(database: Database) -> None:
+    late = datetime(2025, 3, 10, 23, 30, tzinfo=UTC)  # already 11 March in Tokyo
+    program = _program(database, late)
+    tokyo = database.settings.model_copy(update={"app_timezone": "Asia/Tokyo"})
+    with database.session_scope(write=False) as session:
+        in_utc = RetentionFlows(session, ACTOR, database.settings).plan(date(2026, 3, 11))[0]
+        in_tokyo = RetentionFlows(session, ACTOR, tokyo).plan(date(2026, 3, 11))[0]
+    assert in_utc.project_id == in_tokyo.project_id == program.project
+    assert (in_utc.closed_on, in_utc.due) == (date(2025, 3, 10), True)
+    assert (in_tokyo.closed_on, in_tokyo.kept_until, in_tokyo.due) == (
+        date(2025, 3, 11),
+        date(2026, 3, 11),
+        False,
+    )
