@@ -345,3 +345,48 @@ def test_the_day_a_project_closed_is_its_day_in_app_timezone(database: Database)
         date(2026, 3, 11),
         False,
     )
+
+
+def test_a_hold_on_a_project_keeps_the_access_log_entries_that_name_it(
+    database: Database, tmp_path: Path
+) -> None:
+    program = _program(database, None)  # open: only the access log is past its retention
+    supplier = program.suppliers[0]
+    old = utcnow() - timedelta(days=database.settings.access_log_retention_days + 1)
+    with database.session_scope() as session:
+        RetentionFlows(session, ACTOR, database.settings).hold(
+            project_id=program.project, supplier_id=None, reason="audit"
+        )
+        for target in (
+            f"/api/projects/{program.project}/calendar",
+            f"/api/task-instances?projectId={program.project}",
+            "/api/suppliers",
+        ):
+            session.add(
+                AccessLogEntry(
+                    at=old,
+                    token_id=None,
+                    role="supplier",
+                    supplier_id=supplier,
+                    method="GET",
+                    route=target.split("?", maxsplit=1)[0],
+                    target=target,
+                    status=200,
+                    request_id=target,
+                )
+            )
+    output = _apply(tmp_path)
+    assert "1 access-log" in output
+    with database.session_scope(write=False) as session:
+        left = sorted(session.scalars(select(AccessLogEntry.target)))
+    assert left == sorted(
+        [
+            f"/api/projects/{program.project}/calendar",
+            f"/api/task-instances?projectId={program.project}",
+        ]
+    )
+    pruned = list((tmp_path / "bundles").glob("*-access-log.zip"))
+    assert len(pruned) == 1
+    assert verify_bundle(pruned[0], database.settings) == []
+    with zipfile.ZipFile(pruned[0]) as opened:
+        assert b"/api/suppliers" in opened.read("access_log.csv")

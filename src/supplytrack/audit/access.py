@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, not_, or_, select
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import AccessLogEntry
@@ -202,18 +202,49 @@ class AccessLogReader:
 
     def prune_before(self, cutoff: datetime) -> int:
         """Delete the entries before ``cutoff`` (:func:`prunable`); how many."""
-        result = self.session.execute(delete(AccessLogEntry).where(prunable(cutoff)))
+        result = self.session.execute(
+            delete(AccessLogEntry).where(prunable(cutoff, held_projects(self.session)))
+        )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def prunable(cutoff: datetime) -> Any:
-    """Entries before ``cutoff`` of no supplier under a legal hold (what a prune deletes)."""
+def about_project(project_id: int) -> Any:
+    """Requests whose path or query names the project (its routes, or ``projectId=``)."""
+    e = AccessLogEntry
+    base = f"/api/projects/{project_id}"
+    return or_(
+        e.target == base,
+        e.target.startswith(base + "/", autoescape=True),
+        e.target.startswith(base + "?", autoescape=True),
+        e.target.contains(f"projectId={project_id}&", autoescape=True),
+        e.target.endswith(f"projectId={project_id}", autoescape=True),
+    )
+
+
+def held_projects(session: Session) -> list[int]:
+    """The projects under a legal hold now."""
+    return sorted(
+        session.scalars(
+            select(LegalHold.project_id).where(
+                LegalHold.project_id.is_not(None), LegalHold.released_at.is_(None)
+            )
+        )
+    )
+
+
+def prunable(cutoff: datetime, projects: Sequence[int] = ()) -> Any:
+    """Entries before ``cutoff`` that no legal hold keeps (what a prune deletes).
+
+    A hold on a supplier keeps its entries; a hold on a project, the entries that name it.
+    """
     held = select(LegalHold.supplier_id).where(
         LegalHold.supplier_id.is_not(None), LegalHold.released_at.is_(None)
     )
+    kept = [about_project(project) for project in projects]
     return and_(
         AccessLogEntry.at < cutoff,
         or_(AccessLogEntry.supplier_id.is_(None), AccessLogEntry.supplier_id.not_in(held)),
+        *([not_(or_(*kept))] if kept else []),
     )
 
 

@@ -36,7 +36,7 @@ from typing import IO, Any
 from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from supplytrack.audit.access import prunable
+from supplytrack.audit.access import about_project, held_projects, prunable
 from supplytrack.audit.chain import CheckpointError, key_id, signing_keys
 from supplytrack.audit.chain_models import AuditCheckpoint
 from supplytrack.audit.models import AccessLogEntry, AuditEntity, AuditLog, TaskInstanceHistory
@@ -281,17 +281,7 @@ class BundleWriter:
         e = AccessLogEntry
         if scope.kind == "supplier":
             return e.supplier_id == scope.id
-        base = f"/api/projects/{scope.id}"
-        return and_(
-            e.supplier_id.in_(self._supplier_ids(scope)),
-            or_(
-                e.target == base,
-                e.target.startswith(base + "/", autoescape=True),
-                e.target.startswith(base + "?", autoescape=True),
-                e.target.contains(f"projectId={scope.id}&", autoescape=True),
-                e.target.endswith(f"projectId={scope.id}", autoescape=True),
-            ),
-        )
+        return and_(e.supplier_id.in_(self._supplier_ids(scope)), about_project(scope.id))
 
     # Writing ------------------------------------------------------------------------------
 
@@ -345,7 +335,7 @@ class BundleWriter:
         try:
             access = (
                 select(*AccessLogEntry.__table__.columns)
-                .where(prunable(cutoff))
+                .where(prunable(cutoff, held_projects(self.session)))
                 .order_by(AccessLogEntry.id)
             )
             files = self._dataset(
