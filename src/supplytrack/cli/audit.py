@@ -10,21 +10,12 @@ import typer
 from rich.console import Console
 
 from supplytrack.audit.chain import CheckpointError, make_checkpoint, verify
-from supplytrack.core.db import Database
-from supplytrack.core.logging import configure_logging
-from supplytrack.core.settings import get_settings
+from supplytrack.cli.database import unbounded_database
 from supplytrack.core.time import utcnow
 from supplytrack.integrity import chain_schedule as _schedule  # noqa: F401 - the periodic one
 
 app = typer.Typer(help="The audit trail's hash chains: verify them, checkpoint their heads.")
 console = Console()
-
-
-def _database() -> Database:
-    settings = get_settings()
-    configure_logging(settings)
-    # A walk of every row may take longer than a request may (DATABASE_STATEMENT_TIMEOUT).
-    return Database(settings.model_copy(update={"database_statement_timeout": 0}))
 
 
 @app.command("verify", epilog="Example: supplytrack audit verify --json")
@@ -38,7 +29,7 @@ def audit_verify(
     unknown, checkpoint link broken, checkpoint head missing). Exit 0 when all hold, 1 when
     not. Reads a page at a time: memory stays flat however large the tables.
     """
-    database = _database()
+    database = unbounded_database()
     try:
         with database.session_scope(write=False) as session:
             report = verify(session, database.settings)
@@ -79,7 +70,7 @@ def audit_checkpoint(
 
     Exit 2 when AUDIT_SIGNING_KEY is not set.
     """
-    database = _database()
+    database = unbounded_database()
     wait = None if grace is None else timedelta(seconds=grace)
     try:
         with database.session_scope() as session:

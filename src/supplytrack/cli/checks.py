@@ -9,10 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from supplytrack.core.db import Database
+from supplytrack.cli.database import unbounded_database
 from supplytrack.core.identity import system_actor
-from supplytrack.core.logging import configure_logging
-from supplytrack.core.settings import get_settings
 from supplytrack.flows.checks import run_view, start_checks
 from supplytrack.jobs.models import JobState
 from supplytrack.jobs.runner import JobRunner
@@ -34,9 +32,7 @@ def check(
     /api/data-checks/latest, the supplytrack_data_check_* metrics). Statements are not cut
     short here, unlike in a worker (DATABASE_STATEMENT_TIMEOUT).
     """
-    settings = get_settings()
-    configure_logging(settings)
-    database = Database(settings.model_copy(update={"database_statement_timeout": 0}))
+    database = unbounded_database()
     try:
         actor = system_actor("cli")
         job_id = database.run(lambda session: start_checks(session, actor, "CLI").id)

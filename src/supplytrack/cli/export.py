@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from supplytrack.core.db import Database
+from supplytrack.cli.database import unbounded_database
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import system_actor
-from supplytrack.core.logging import configure_logging
 from supplytrack.core.settings import get_settings
 from supplytrack.flows.bundle import BundleWriter, Scope, verify_bundle
 
@@ -53,10 +52,7 @@ def export(
         raise typer.Exit(code=2)
     scope = Scope("project", project) if project is not None else Scope("supplier", supplier or 0)
     target = out or Path(f"export-{scope.kind}-{scope.id}.zip")
-    settings = get_settings()
-    configure_logging(settings)
-    # A bundle of 100,000 instances takes longer than a request may (DATABASE_STATEMENT_TIMEOUT).
-    database = Database(settings.model_copy(update={"database_statement_timeout": 0}))
+    database = unbounded_database()
     try:
         with database.session_scope(write=False) as session:
             manifest = BundleWriter(session, system_actor("cli"), database.settings).write(

@@ -13,11 +13,9 @@ from rich.table import Table
 from sqlalchemy import exc
 
 from supplytrack.audit.chain import make_checkpoint
-from supplytrack.core.db import Database
+from supplytrack.cli.database import unbounded_database
 from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.identity import system_actor
-from supplytrack.core.logging import configure_logging
-from supplytrack.core.settings import get_settings
 from supplytrack.core.time import today, utcnow
 from supplytrack.flows.retention import RetentionFlows
 
@@ -27,13 +25,6 @@ app = typer.Typer(
 )
 console = Console()
 ACTOR = system_actor("retention")
-
-
-def _database() -> Database:
-    settings = get_settings()
-    configure_logging(settings)
-    # Exports and deletes of a whole project take longer than a request may.
-    return Database(settings.model_copy(update={"database_statement_timeout": 0}))
 
 
 @app.command("plan", epilog="Example: supplytrack retention plan --as-of 2030-01-01")
@@ -53,7 +44,7 @@ def retention_plan(
     except ValueError as error:
         console.print(f"[red]--as-of: {error}[/red]")
         raise typer.Exit(code=2) from error
-    database = _database()
+    database = unbounded_database()
     try:
         with database.session_scope(write=False) as session:
             planned = RetentionFlows(session, ACTOR, database.settings).plan(day)
@@ -95,7 +86,7 @@ def retention_apply(
     bundle of their own first; a held supplier's kept), the run's record, and a checkpoint.
     Exit 2 when AUDIT_SIGNING_KEY is not set or a step fails (what was done stays recorded).
     """
-    database = _database()
+    database = unbounded_database()
     settings = database.settings
     day = today(settings.app_timezone)
     disposed: list[dict[str, Any]] = []
@@ -158,7 +149,7 @@ def retention_hold(
 
     Until it is released (`retention release`). Audited.
     """
-    database = _database()
+    database = unbounded_database()
     try:
         with database.session_scope() as session:
             held = RetentionFlows(session, ACTOR, database.settings).hold(
@@ -182,7 +173,7 @@ def retention_holds(
     ] = False,
 ) -> None:
     """List the legal holds in place (who placed each, when and why)."""
-    database = _database()
+    database = unbounded_database()
     try:
         with database.session_scope(write=False) as session:
             found = RetentionFlows(session, ACTOR, database.settings).holds(
@@ -208,7 +199,7 @@ def retention_holds(
 @app.command("release", epilog="Example: supplytrack retention release 1")
 def retention_release(hold_id: Annotated[int, typer.Argument(help="The hold's id.")]) -> None:
     """Release a legal hold: its records are due again once past retention."""
-    database = _database()
+    database = unbounded_database()
     try:
         with database.session_scope() as session:
             RetentionFlows(session, ACTOR, database.settings).release(hold_id)

@@ -43,6 +43,7 @@ from supplytrack.audit.models import AccessLogEntry, AuditEntity, AuditLog, Task
 from supplytrack.auth.models import ApiToken
 from supplytrack.bulk.models import BulkOperation
 from supplytrack.calendars.models import ProjectCalendar, ProjectHoliday
+from supplytrack.core.backup import file_digest
 from supplytrack.core.errors import NotFound
 from supplytrack.core.identity import Actor
 from supplytrack.core.settings import Settings
@@ -146,16 +147,8 @@ class _Dataset:
 
 
 def _file_entry(path: Path, rows: int) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 16):
-            digest.update(chunk)
-    return {
-        "name": path.name,
-        "sha256": digest.hexdigest(),
-        "bytes": path.stat().st_size,
-        "rows": rows,
-    }
+    size, digest = file_digest(path)
+    return {"name": path.name, "sha256": digest, "bytes": size, "rows": rows}
 
 
 def _columns(model: Any) -> list[str]:

@@ -17,7 +17,6 @@ there. Access-log entries past ACCESS_LOG_RETENTION_DAYS go too, but a held supp
 from __future__ import annotations
 
 import calendar
-import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +32,7 @@ from supplytrack.audit.models import AuditEntity, ChangeSource, TaskInstanceHist
 from supplytrack.audit.retention_models import HistoryTombstone, LegalHold, RetentionRun
 from supplytrack.audit.service import AuditService, Why, record_of
 from supplytrack.core import chain
+from supplytrack.core.backup import file_digest
 from supplytrack.core.errors import BusinessRuleError, Conflict, NotFound
 from supplytrack.core.identity import Actor
 from supplytrack.core.settings import Settings
@@ -44,14 +44,6 @@ from supplytrack.tasks.models import TaskInstance
 
 T = TaskInstance
 H = TaskInstanceHistory
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 16):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def add_years(day: date, years: int) -> date:
@@ -303,7 +295,7 @@ class RetentionFlows:
             "historyRows": int(history or 0),
             "heldSuppliers": due.held_suppliers,
             "bundle": bundle.name,
-            "sha256": _sha256(bundle),
+            "sha256": file_digest(bundle)[1],
         }
         self.audit.log(
             AuditEntity.RETENTION,
