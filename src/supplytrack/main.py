@@ -36,6 +36,7 @@ from supplytrack.core.middleware import RequestMiddleware
 from supplytrack.core.ratelimit import RateLimiter
 from supplytrack.core.settings import Settings, get_settings
 from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
+from supplytrack.web.app import install_web
 
 log = logging.getLogger("supplytrack.cache")
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
     install_docs(app)
+    install_web(app)
     for router in (
         health_router,
         bulk_router,

@@ -185,13 +185,16 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """Every (method, path template) the application serves, read from its routing table.
 
     Included routers may be kept as lazy branches (FastAPI 0.16x); they are walked too, so
-    that a route added anywhere shows up here. HEAD is implied by GET and left out.
+    that a route added anywhere shows up here. HEAD is implied by GET and left out, and so
+    are the web app's pages (their own contract is tests/web/test_page_access.py).
     """
     found: set[tuple[str, str]] = set()
 
     def walk(routes: Any) -> None:
         for route in routes:
             path = getattr(route, "path", None)
+            if getattr(getattr(route, "original_route", route), "page", False):
+                continue  # a web page: tests/web/test_page_access.py holds their contract
             if isinstance(path, str):
                 methods = getattr(route, "methods", None) or {"*"}
                 found.update((method, path) for method in methods if method != "HEAD")

@@ -1,4 +1,4 @@
-"""The front page, /docs offline, the security headers on every answer, labels in /metrics."""
+"""The front page (sign-in), /docs offline, security headers on every answer, /metrics labels."""
 
 from __future__ import annotations
 
@@ -38,8 +38,13 @@ def test_docs_load_everything_from_the_service_itself(client: TestClient) -> Non
     assert spec.json()["openapi"].startswith("3.")
 
 
-def test_the_front_page_links_to_the_docs_and_the_status(client: TestClient) -> None:
-    page = client.get("/")
+def test_the_front_page_sends_a_visitor_to_sign_in_which_links_the_docs(
+    client: TestClient,
+) -> None:
+    front = client.get("/", follow_redirects=False)
+    assert front.status_code == 303
+    assert front.headers["location"].startswith("/signin")
+    page = client.get(front.headers["location"])
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     for link in ('href="/docs"', 'href="/readyz"', 'href="/openapi.json"'):

@@ -68,7 +68,11 @@ def find_actor(database: Database, raw_token: str) -> Actor | None:
     """
     if len(raw_token) > MAX_TOKEN_LENGTH or misspelt(raw_token):
         return None  # not one of ours: no lookup
-    digest = digest_of(raw_token)
+    return actor_of_digest(database, digest_of(raw_token))
+
+
+def actor_of_digest(database: Database, digest: str) -> Actor | None:
+    """The actor of the live token with this digest (find_actor; a web session keeps one)."""
     if database.cache.shared:
         # With Redis the board alone is a round trip, as dear as the lookup it would save
         # (measured: bench/cache.py); the lookup stays one indexed read.

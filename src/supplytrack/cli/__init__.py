@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -118,6 +119,13 @@ def serve(
     if with_worker and not settings.redis_url:
         # The embedded queue wants its own consumer process beside the API.
         helper = subprocess.Popen([sys.executable, "-m", "supplytrack", "worker"])
+    if settings.web_session_key is None:
+        # The workers must sign and check the web app's cookies with one key: make one for this
+        # run (sessions then end when serve restarts; set WEB_SESSION_KEY to keep them).
+        os.environ["WEB_SESSION_KEY"] = secrets.token_urlsafe(32)
+        logging.getLogger("supplytrack.web").info(
+            "WEB_SESSION_KEY is not set: web sessions end when the service restarts"
+        )
     metrics_dir = None
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker keeps its own counters; /metrics merges them from this folder.

@@ -1,4 +1,4 @@
-"""The API's own pages, working offline: Swagger UI from a package, and a front page at ``/``.
+"""The API's documentation page, working offline: Swagger UI from a package.
 
 FastAPI's default /docs loads Swagger UI from a CDN and shows a blank page without internet.
 Here the assets come from the swagger-ui-bundle-v2 package (Swagger UI 5, which reads the
@@ -20,7 +20,6 @@ DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 
 _INIT = """window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
@@ -54,38 +53,10 @@ def _docs_page(title: str) -> str:
 """
 
 
-def _front_page(title: str, version: str) -> str:
-    name = html.escape(title)
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
-line-height:1.5}}a{{color:#0645ad}}</style>
-</head>
-<body>
-<h1>{name} <small>{html.escape(version)}</small></h1>
-<p>Supplier launch programs: milestones planned once per project, fanned out to every
-supplier, tracked per supplier with an audit trail.</p>
-<ul>
-<li><a href="/docs">API documentation</a> (try requests with a token:
-<code>Authorization: Bearer st_...</code>)</li>
-<li><a href="/openapi.json">OpenAPI description</a></li>
-<li><a href="/readyz">Readiness</a> (database, schema, Redis) and
-<a href="/healthz">liveness</a></li>
-</ul>
-</body>
-</html>
-"""
-
-
 def install_docs(app: FastAPI) -> None:
-    """/docs (offline Swagger UI), its assets, and the front page ``/``."""
+    """/docs (offline Swagger UI) and its assets (the pages at ``/`` are the web app's)."""
     app.mount(SWAGGER_ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-assets")
     docs_page = _docs_page(app.title)
-    front_page = _front_page(app.title, app.version)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -94,7 +65,3 @@ def install_docs(app: FastAPI) -> None:
     @app.get("/docs/init.js", include_in_schema=False)
     async def docs_script() -> Response:
         return Response(_INIT, media_type="text/javascript")
-
-    @app.get("/", include_in_schema=False)
-    async def front() -> HTMLResponse:
-        return HTMLResponse(front_page, headers={"content-security-policy": PAGE_CSP})

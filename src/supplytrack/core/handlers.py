@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -173,9 +174,47 @@ def database_error_response(error: Exception) -> Response:
     return error_response(500, "INTERNAL_ERROR", "internal error; quote the request id")
 
 
+# A page renders its errors as a page: (request, status, code, message, headers) -> Response.
+PageErrors = Callable[[Request, int, str, str, dict[str, str]], Response]
+_NOT_PAGES = ("/api/", "/static/", "/metrics", "/openapi.json", "/docs", "/healthz", "/readyz")
+
+
+def wants_page(request: Request) -> bool:
+    """Whether an error should be answered as a page: a page's route, or a browser's address."""
+    route = request.scope.get("route")
+    if route is not None:
+        return bool(getattr(route, "page", False))
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return not path.startswith(_NOT_PAGES) and "text/html" in accept
+
+
+def _paged(
+    handler: Callable[[Request, Exception], Awaitable[Response]],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The handler, whose envelope becomes a page for page requests (when pages are served)."""
+
+    async def handle(request: Request, error: Exception) -> Response:
+        response = await handler(request, error)
+        page_errors: PageErrors | None = getattr(request.app.state, "page_errors", None)
+        if page_errors is None or not wants_page(request):
+            return response
+        envelope = orjson.loads(bytes(response.body))["error"]
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in {"content-length", "content-type"}
+        }
+        return page_errors(
+            request, response.status_code, envelope["code"], envelope["message"], headers
+        )
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the envelope handlers (unexpected errors are caught by the middleware)."""
-    app.add_exception_handler(SupplyTrackError, _on_domain_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(exc.SQLAlchemyError, _on_database_error)
+    app.add_exception_handler(SupplyTrackError, _paged(_on_domain_error))
+    app.add_exception_handler(RequestValidationError, _paged(_on_validation_error))
+    app.add_exception_handler(StarletteHTTPException, _paged(_on_http_error))
+    app.add_exception_handler(exc.SQLAlchemyError, _paged(_on_database_error))

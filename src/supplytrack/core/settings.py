@@ -161,13 +161,30 @@ class Settings(BaseSettings):
     data_quality_stale_days: int = Field(
         14, ge=1, le=3650, description="An overdue task untouched this long is a finding."
     )
+    web_session_key: SecretStr | None = Field(
+        None,
+        min_length=32,
+        description="Signs the web app's session cookies; unset: a random key per process.",
+    )
+    web_session_hours: float = Field(
+        8, gt=0, le=24 * 30, description="A web session ends this long after sign-in."
+    )
+    web_session_idle_minutes: float = Field(
+        30, gt=0, le=24 * 60, description="A web session ends after this long without a page."
+    )
+    web_cookie_secure: str = Field(
+        "auto",
+        description="'auto' (Secure when the request came over HTTPS), 'true' or 'false'.",
+    )
 
     @field_validator("database_url", "database_read_url", "database_migration_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
         return None if value is None or value == "" else normalise_database_url(value)
 
-    @field_validator("audit_signing_key", "audit_signing_previous_keys", mode="before")
+    @field_validator(
+        "audit_signing_key", "audit_signing_previous_keys", "web_session_key", mode="before"
+    )
     @classmethod
     def _empty_key_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -188,6 +205,15 @@ class Settings(BaseSettings):
             msg = f"{value!r} is not a rate limit such as '600/minute' (or 'off')"
             raise ValueError(msg) from exc
         return value
+
+    @field_validator("web_cookie_secure")
+    @classmethod
+    def _cookie_policy(cls, value: str) -> str:
+        policy = value.strip().lower()
+        if policy not in {"auto", "true", "false"}:
+            msg = f"WEB_COOKIE_SECURE must be auto, true or false, not {value!r}"
+            raise ValueError(msg)
+        return policy
 
     @field_validator("log_level")
     @classmethod
