@@ -12,7 +12,7 @@ import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from supplytrack.auth.service import TokenService, digest_of
+from supplytrack.auth.service import digest_of
 from supplytrack.core.identity import Role
 from supplytrack.core.settings import Settings
 from supplytrack.web import session as cookies
