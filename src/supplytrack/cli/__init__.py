@@ -654,6 +654,7 @@ def demo_tokens(
         demo = create_demo_tokens(session, database.settings)
     base = url.rstrip("/")
     console.print(f"\nsupplytrack will listen on [bold]{base}[/bold] (API docs: {base}/docs)")
+    console.print(f"open {base}/ in a browser and sign in with one of these tokens")
     console.print("demo tokens (shown only now; earlier demo tokens were revoked):")
     for role, supplier_id, raw in demo.tokens:
         use = ROLE_USES[role]
