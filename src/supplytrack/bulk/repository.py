@@ -33,6 +33,21 @@ class BulkRepository:
         self.session.flush()
         return operation
 
+    def recent(self, limit: int) -> Sequence[BulkOperation]:
+        """The newest operations, newest first."""
+        stmt = select(BulkOperation).order_by(BulkOperation.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def undo_of(self, operation_id: int) -> BulkOperation | None:
+        """The newest UNDO operation of ``operation_id``, if any."""
+        stmt = (
+            select(BulkOperation)
+            .where(BulkOperation.undo_of_id == operation_id)
+            .order_by(BulkOperation.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
     def change_counts(self, operation_id: int) -> tuple[int, dict[str, int]]:
         """Instances touched and history rows per field."""
         rows = self.session.execute(

@@ -134,6 +134,14 @@ class BulkService:
             "changes_by_field": by_field,
         }
 
+    def recent(self, limit: int = 10) -> Sequence[BulkOperation]:
+        """The newest operations, newest first (for the bulk page's list)."""
+        return self.operations.recent(limit)
+
+    def undone_by(self, operation_id: int) -> BulkOperation | None:
+        """The operation that undid ``operation_id`` (None while it stands)."""
+        return self.operations.undo_of(operation_id)
+
     def undoable(self, operation_id: int) -> tuple[BulkOperation, Sequence[AnyRow]]:
         """A locked operation that may be undone, and its history rows in order (409 if not).
 
