@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -352,3 +353,63 @@ def print_table(title: str, rows: Sequence[Row], context: dict[str, str]) -> Non
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
         if index == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+# Memory ----------------------------------------------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it (the server's uvicorn workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found = [root]
+    for pid in found:
+        found.extend(child for child, parent in parents.items() if parent == pid)
+    return found
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process in KiB (0 when it is gone)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class PeakRss:
+    """The resident memory of a process tree (a server and its workers), sampled in a thread.
+
+    ``before`` and ``peak`` map each pid to KiB; the tree is read when the block starts.
+    """
+
+    def __init__(self, root: int, every: float = 0.1) -> None:
+        self.pids = process_tree(root)
+        self.before = {pid: rss_kib(pid) for pid in self.pids}
+        self.peak = dict(self.before)
+        self._every = every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_kib(pid))
+            self._done.wait(self._every)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        """Each process's peak in MiB, largest first."""
+        peaks = sorted(self.peak.values(), reverse=True)
+        return ", ".join(f"{kib / 1024:.0f}" for kib in peaks) + " MiB"

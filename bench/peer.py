@@ -38,6 +38,7 @@ from common import (
     ROOT,
     WORK,
     Client,
+    PeakRss,
     Server,
     _fmt,
     admin_token,
@@ -395,7 +396,9 @@ def main() -> None:
             name: concurrent_replay(url, found, 2, args.connections // 2, args.seconds)
             for name, found in ops.items()
         }
-        runs = measure(url, ports, token, scripts, patch_ids, args)
+        with PeakRss(server.process.pid) as memory:
+            runs = measure(url, ports, token, scripts, patch_ids, args)
+        context["supplytrack RSS, peak per process through every run"] = memory.summary()
         context["load after"] = load()
     context["commands"] = (
         "supplytrack serve --workers 2 --no-with-worker (LOG_LEVEL=info); WEB_CONCURRENCY=2"

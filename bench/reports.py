@@ -13,17 +13,15 @@ bench/cache.py measures a first call and its cached repeat.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
-import threading
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from common import (
     Client,
+    PeakRss,
     Row,
     Server,
     admin_token,
@@ -36,29 +34,6 @@ from common import (
     wait_quiet,
 )
 from floor import Bare, InProcess, Op, connect, replay
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and every process below it (the server's uvicorn workers)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found = [root]
-    for pid in found:
-        found.extend(child for child, parent in parents.items() if parent == pid)
-    return found
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process in KiB (0 when it is gone)."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
@@ -130,33 +105,19 @@ def csv_floor(url: str, select: Op) -> tuple[int, float]:
 
 def download(server: Server, token: str) -> tuple[int, float, dict[int, tuple[int, int]]]:
     """Rows and seconds of the whole CSV; each server process's RSS (KiB) before and at peak."""
-    pids = process_tree(server.process.pid)
-    before = {pid: rss_kib(pid) for pid in pids}
-    peak = dict(before)
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_kib(pid))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    client = Client(server.port, token)
-    started = time.perf_counter()
-    client.connection.request(
-        "GET", "/api/reports/task-instances?format=csv", headers=client.headers
-    )
-    response = client.connection.getresponse()
-    assert response.status == 200, response.read()[:300]
-    lines = 0
-    while chunk := response.read(1 << 16):
-        lines += chunk.count(b"\n")
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return lines - 1, seconds, {pid: (before[pid], peak[pid]) for pid in pids}
+    with PeakRss(server.process.pid) as memory:
+        client = Client(server.port, token)
+        started = time.perf_counter()
+        client.connection.request(
+            "GET", "/api/reports/task-instances?format=csv", headers=client.headers
+        )
+        response = client.connection.getresponse()
+        assert response.status == 200, response.read()[:300]
+        lines = 0
+        while chunk := response.read(1 << 16):
+            lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - started
+    return lines - 1, seconds, {pid: (memory.before[pid], memory.peak[pid]) for pid in memory.pids}
 
 
 def biggest_project(url: str) -> int:

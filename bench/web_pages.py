@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from common import (
+    PeakRss,
     Row,
     admin_token,
     parse_args,
@@ -133,8 +134,10 @@ def main() -> None:
         with serve(url, log_level="info", workers=1, **env) as server:
             base = f"http://127.0.0.1:{server.port}"
             clients = {role: sign_in(base, token) for role, token in tokens.items()}
-            for role, path in listed:
-                figures = measure(server.log_lines, clients[role], path, args.rounds)
+            memory = PeakRss(server.process.pid)
+            with memory:
+                for role, path in listed:
+                    figures = measure(server.log_lines, clients[role], path, args.rounds)
                 rows.append(Row(f"{role} GET {path} p50", "ms", figures["p50"], target="< 200"))
                 rows.append(
                     Row(
@@ -152,6 +155,7 @@ def main() -> None:
                 "load": quiet,
                 "server": "supplytrack serve --workers 1, LOG_LEVEL=info",
                 "rounds": f"3 to warm, then {args.rounds} per page; server duration_ms",
+                "server RSS, peak per process": memory.summary(),
                 "command": f"bench/web_pages.py --engine {args.engine} --scale {args.scale}",
             },
         )
