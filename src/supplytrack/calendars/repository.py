@@ -25,6 +25,17 @@ class CalendarRepository(Repository[ProjectCalendar]):
         )
         return self.session.scalars(stmt).all()
 
+    def holidays_between(
+        self, project_id: int, start: date | None, end: date | None
+    ) -> Sequence[ProjectHoliday]:
+        """The project's holidays from ``start`` to ``end`` (inclusive; None: open), by date."""
+        stmt = select(ProjectHoliday).where(ProjectHoliday.project_id == project_id)
+        if start is not None:
+            stmt = stmt.where(ProjectHoliday.day >= start)
+        if end is not None:
+            stmt = stmt.where(ProjectHoliday.day <= end)
+        return self.session.scalars(stmt.order_by(ProjectHoliday.day)).all()
+
     def replace_holidays(
         self, project_id: int, holidays: Sequence[tuple[date, str | None]]
     ) -> None:

@@ -48,6 +48,17 @@ class CalendarService:
         holidays = [{"date": h.day, "name": h.name} for h in self.calendars.holidays(project_id)]
         return CalendarView(project_id, names_of(row.working_weekdays), holidays, row.version)
 
+    def view_between(self, project_id: int, start: date | None, end: date | None) -> CalendarView:
+        """The calendar of a (visible) project with only its holidays from start to end."""
+        row = self.calendars.get(project_id)
+        if row is None:
+            return CalendarView(project_id, names_of(MONDAY_TO_FRIDAY_MASK))
+        holidays = [
+            {"date": h.day, "name": h.name}
+            for h in self.calendars.holidays_between(project_id, start, end)
+        ]
+        return CalendarView(project_id, names_of(row.working_weekdays), holidays, row.version)
+
     def replace(
         self, project_id: int, command: CalendarUpdate, expected_version: int | None
     ) -> CalendarView:

@@ -15,7 +15,13 @@ from supplytrack.core.db import AnyRow
 from supplytrack.core.identity import Actor
 from supplytrack.projects.models import Project
 from supplytrack.projects.scope import visible_projects
-from supplytrack.reports.dialect import day_literal, days_between, group_key, local_date
+from supplytrack.reports.dialect import (
+    day_literal,
+    days_between,
+    group_key,
+    local_date,
+    period_start,
+)
 from supplytrack.suppliers.models import AssignmentStatus, Supplier, SupplierProject
 from supplytrack.tasks.enums import DONE_STATUSES, OPEN_STATUSES, OVERDUE_STATUSES, TaskStatus
 from supplytrack.tasks.models import TaskInstance
@@ -29,6 +35,11 @@ SP = SupplierProject
 
 def _count(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
+
+
+def _one(condition: Any) -> Any:
+    """1 when the condition holds, else 0 (a count's term: _count is its sum)."""
+    return case((condition, 1), else_=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +125,13 @@ class ReportRepository:
 
     # Supplier performance -------------------------------------------------------------
 
-    def performance(self, window: Window) -> Sequence[AnyRow]:
-        """Per supplier: counts, on-time and first-pass numerators, lateness, overdue."""
+    def _performance_terms(self) -> tuple[list[tuple[str, Any]], Any]:
+        """Supplier performance per instance: (name, term) pairs and the rejected subquery.
+
+        Each term is one instance's share of a figure (1 or 0 for the counts); the figures
+        are their sums, per supplier (performance) or per supplier and month (by_month), so
+        both read the same definitions.
+        """
         submitted_on = local_date(T.submitted_at, self.dialect, self.zone)
         late = days_between(submitted_on, T.actual_due, self.dialect)
         # The predicate is written out (not bound) so that both planners match it with the
@@ -132,32 +148,67 @@ class ReportRepository:
             SP.status == AssignmentStatus.ACTIVE,
         )
         is_late = submitted_on > T.actual_due
+        terms = [
+            ("tasks_due", _one(T.status != TaskStatus.WAIVED)),
+            ("submitted", _one(T.submitted_at.is_not(None))),
+            ("approved", _one(T.status == TaskStatus.APPROVED)),
+            ("on_time", _one(submitted_on <= T.actual_due)),
+            (
+                "first_pass",
+                _one(and_(T.status == TaskStatus.APPROVED, rejected.c.task_instance_id.is_(None))),
+            ),
+            ("late", _one(is_late)),
+            ("late_days", case((is_late, late), else_=0)),
+            ("open_overdue", _one(overdue)),
+            (
+                "days_overdue",
+                case(
+                    (overdue, days_between(self._day(self.today), T.actual_due, self.dialect)),
+                    else_=0,
+                ),
+            ),
+        ]
+        return terms, rejected
+
+    def performance(self, window: Window) -> Sequence[AnyRow]:
+        """Per supplier: counts, on-time and first-pass numerators, lateness, overdue."""
+        terms, rejected = self._performance_terms()
         supplier = group_key(T.supplier_id, self.dialect)
         stmt = (
             select(
                 supplier.label("supplier_id"),
-                _count(T.status != TaskStatus.WAIVED).label("tasks_due"),
-                _count(T.submitted_at.is_not(None)).label("submitted"),
-                _count(T.status == TaskStatus.APPROVED).label("approved"),
-                _count(submitted_on <= T.actual_due).label("on_time"),
-                _count(
-                    and_(T.status == TaskStatus.APPROVED, rejected.c.task_instance_id.is_(None))
-                ).label("first_pass"),
-                _count(is_late).label("late"),
-                func.sum(case((is_late, late), else_=0)).label("late_days"),
-                _count(overdue).label("open_overdue"),
-                func.sum(
-                    case(
-                        (overdue, days_between(self._day(self.today), T.actual_due, self.dialect)),
-                        else_=0,
-                    )
-                ).label("days_overdue"),
+                *(func.sum(term).label(name) for name, term in terms),
             )
             .join(SP, SP.id == T.supplier_project_id)
             .outerjoin(rejected, rejected.c.task_instance_id == T.id)
             .where(*self._window(window))
             .group_by(supplier)
         )
+        return self._execute(stmt)
+
+    def performance_by_month(self, window: Window) -> Sequence[AnyRow]:
+        """performance() per supplier and month of actualDue (``month``: its first day).
+
+        One query: the per-instance terms with their month in a subquery, summed outside it
+        (PostgreSQL cannot group by the month expression itself: it holds a parameter).
+        """
+        terms, rejected = self._performance_terms()
+        instances = (
+            select(
+                T.supplier_id.label("supplier_id"),
+                period_start(T.actual_due, "month", self.dialect).label("month"),
+                *(term.label(name) for name, term in terms),
+            )
+            .join(SP, SP.id == T.supplier_project_id)
+            .outerjoin(rejected, rejected.c.task_instance_id == T.id)
+            .where(*self._window(window))
+            .subquery("monthly")
+        )
+        stmt = select(
+            instances.c.supplier_id,
+            instances.c.month,
+            *(func.sum(instances.c[name]).label(name) for name, _ in terms),
+        ).group_by(instances.c.supplier_id, instances.c.month)
         return self._execute(stmt)
 
     def _window(self, window: Window) -> list[Any]:
@@ -297,4 +348,65 @@ class ReportRepository:
             .where(*self._current(project_id))
             .group_by(project, template)
         )
+        return self._execute(stmt)
+
+    # One project's milestone-by-supplier matrix ---------------------------------------
+
+    def project_suppliers(
+        self, project_id: int, after_id: int | None, limit: int | None
+    ) -> Sequence[AnyRow]:
+        """A page of a project's assignments by id (one more than ``limit``), with suppliers.
+
+        Removed assignments too (their instances remain); a supplier sees only its own.
+        """
+        stmt = (
+            select(
+                SP.id.label("assignment_id"),
+                SP.supplier_id,
+                SP.status.label("assignment_status"),
+                Supplier.code.label("supplier_code"),
+                Supplier.name.label("supplier_name"),
+                Supplier.status.label("supplier_status"),
+            )
+            .join(Supplier, Supplier.id == SP.supplier_id)
+            .where(SP.project_id == project_id)
+            .order_by(SP.id)
+        )
+        if self.actor.is_supplier:
+            stmt = stmt.where(SP.supplier_id == self.actor.supplier_id)
+        if after_id is not None:
+            stmt = stmt.where(SP.id > after_id)
+        if limit is not None:
+            stmt = stmt.limit(limit + 1)
+        return self._execute(stmt)
+
+    def matrix_cells(
+        self, project_id: int, assignment_ids: Sequence[int] | None
+    ) -> Sequence[AnyRow]:
+        """Each instance of the project (of these assignments; None: all) and its state.
+
+        ``state`` is done, late or open with the project status report's definitions:
+        done = APPROVED or WAIVED, late = still in the supplier's hands past its due date.
+        """
+        today = self._day(self.today)
+        state = case(
+            (T.status.in_(sorted(DONE_STATUSES)), literal("done")),
+            (
+                and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today),
+                literal("late"),
+            ),
+            else_=literal("open"),
+        )
+        stmt = select(
+            T.id,
+            T.supplier_project_id,
+            T.task_template_id,
+            T.status,
+            T.actual_due,
+            state.label("state"),
+        ).where(T.project_id == project_id, *self._scope(None, None))
+        if assignment_ids is not None:
+            if not assignment_ids:
+                return []
+            stmt = stmt.where(T.supplier_project_id.in_(list(assignment_ids)))
         return self._execute(stmt)

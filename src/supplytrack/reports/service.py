@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from supplytrack.core.errors import BadRequest, NotFound
 from supplytrack.core.identity import Actor
-from supplytrack.core.pagination import decode_offset, encode_offset
+from supplytrack.core.pagination import (
+    decode_id_cursor,
+    decode_offset,
+    encode_id_cursor,
+    encode_offset,
+)
 from supplytrack.core.time import today
 from supplytrack.projects.models import Project
 from supplytrack.reports.repository import ReportRepository, Window
@@ -27,6 +32,7 @@ PERFORMANCE_SORTS = {
     "supplierCode": "supplier_code",
 }
 AT_RISK_SHOWN = 10
+TREND_MONTHS = 12
 
 
 def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
@@ -229,3 +235,144 @@ class ReportService:
                 for t in templates
             ],
         }
+
+    # A supplier's monthly trend -------------------------------------------------------
+
+    def trend_window(self, months: int = TREND_MONTHS) -> tuple[date, date]:
+        """The first day of the month ``months - 1`` months back, and today."""
+        first = self.reports.today.replace(day=1)
+        year, month = divmod(first.year * 12 + first.month - 1 - (months - 1), 12)
+        return date(year, month + 1, 1), self.reports.today
+
+    def supplier_trend(
+        self,
+        supplier_id: int,
+        project_id: int | None,
+        min_completed: int,
+        months: int = TREND_MONTHS,
+    ) -> list[dict[str, Any]]:
+        """One supplier's figures per month of actualDue, the last ``months`` up to today.
+
+        One grouped query gives supplier_performance's counts, rates, rating and score per
+        month. Each month's figures are those supplier_performance gives for that month's window
+        (its first to its last day, the current month up to today); a month without
+        enough approvals is NOT_RATED, one without tasks has zeros.
+        """
+        start, end = self.trend_window(months)
+        window = Window(start, end, project_id, supplier_id)
+        found = {
+            _as_date(row.month): row
+            for row in self.reports.performance_by_month(window)
+            if row.supplier_id == supplier_id
+        }
+        rows = []
+        first = start
+        for _ in range(months):
+            following = _next_month(first)
+            row = found.get(first)
+            counts = {k: int(getattr(row, k, 0) or 0) for k in PERFORMANCE_COUNTS}
+            rating = score(
+                counts["on_time"],
+                counts["submitted"],
+                counts["first_pass"],
+                counts["approved"],
+                counts["open_overdue"],
+                counts["tasks_due"],
+                min_completed,
+            )
+            rows.append(
+                {
+                    "month": first,
+                    "start": first,
+                    "end": min(following - timedelta(days=1), end),
+                    "tasks_due": counts["tasks_due"],
+                    "submitted": counts["submitted"],
+                    "approved": counts["approved"],
+                    "on_time_rate": rate(counts["on_time"], counts["submitted"]),
+                    "first_pass_rate": rate(counts["first_pass"], counts["approved"]),
+                    "late_submissions": counts["late"],
+                    "avg_days_late": rate(counts["late_days"], counts["late"]),
+                    "open_overdue": counts["open_overdue"],
+                    "days_overdue": counts["days_overdue"],
+                    "rating": "RATED" if rating.rated else "NOT_RATED",
+                    "score": rating.value,
+                }
+            )
+            first = following
+        return rows
+
+    # One project's milestone-by-supplier matrix ---------------------------------------
+
+    def project_matrix(
+        self, project_id: int, cursor: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        """A visible project's milestones and a page of its suppliers with their instances.
+
+        Milestones in plan order; per supplier, its instance of each milestone (id, status,
+        due, state); 404 for a project the actor cannot see. Three queries whatever the
+        size: milestones, the page of assignments, their cells.
+        """
+        project = self.reports.project(project_id)
+        if project is None:
+            raise NotFound("project", project_id)
+        milestones = [
+            {"task_template_id": t.id, "name": t.name, "canonical_due": t.canonical_due}
+            for t in self.reports.milestones_of([project_id])
+        ]
+        assignments = list(
+            self.reports.project_suppliers(project_id, decode_id_cursor(cursor), limit)
+        )
+        following = None
+        if limit is not None and len(assignments) > limit:
+            assignments = assignments[:limit]
+            following = encode_id_cursor(assignments[-1].assignment_id)
+        ids = None if limit is None else [row.assignment_id for row in assignments]
+        cells: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        for cell in self.reports.matrix_cells(project_id, ids):
+            cells[cell.supplier_project_id][cell.task_template_id] = {
+                "instance_id": cell.id,
+                "status": str(cell.status),
+                "actual_due": _as_date(cell.actual_due),
+                "state": str(cell.state),
+            }
+        rows = [
+            {
+                "assignment_id": row.assignment_id,
+                "supplier_id": row.supplier_id,
+                "supplier_code": row.supplier_code,
+                "supplier_name": row.supplier_name,
+                "supplier_status": str(row.supplier_status),
+                "assignment_status": str(row.assignment_status),
+                "cells": cells.get(row.assignment_id, {}),
+            }
+            for row in assignments
+        ]
+        return {
+            "project": project,
+            "milestones": milestones,
+            "rows": rows,
+            "next_cursor": following,
+        }
+
+
+PERFORMANCE_COUNTS = (
+    "tasks_due",
+    "submitted",
+    "approved",
+    "on_time",
+    "first_pass",
+    "late",
+    "late_days",
+    "open_overdue",
+    "days_overdue",
+)
+
+
+def _next_month(first: date) -> date:
+    """The first day of the month after the one ``first`` opens."""
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def _as_date(value: Any) -> date:
+    """A day from either engine (SQLite answers text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
