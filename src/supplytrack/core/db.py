@@ -394,6 +394,7 @@ def _count_queries(engine: Engine, slow_query_ms: int) -> None:
         if slow_query_ms and elapsed_ms >= slow_query_ms:
             metrics.SLOW_QUERIES.inc()
             # The statement only: parameters may hold personal data.
+            metrics.slow_statement(statement, elapsed_ms)
             log.warning(
                 "slow query",
                 extra={"duration_ms": round(elapsed_ms, 1), "statement": statement[:500]},

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -13,6 +20,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 REQUESTS = Counter(
@@ -125,3 +133,130 @@ def render(*extra: Collector) -> tuple[bytes, str]:
             scraped.register(collector)
         text += generate_latest(scraped)
     return text, CONTENT_TYPE_LATEST
+
+
+# ---- Reading the figures back (the operations page) ------------------------------------------
+
+# When this process began counting; "since start" rates divide by the time since.
+PROCESS_STARTED = time.time()
+SLOW_KEPT = 20
+SLOW_STATEMENT_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SlowStatement:
+    """A statement slower than SLOW_QUERY_MS, as this process saw it (never its parameters)."""
+
+    at: float  # time.time() when it ended
+    duration_ms: float
+    statement: str
+
+
+# The newest slow statements of this process (each worker keeps its own; /metrics counts all).
+_SLOW: deque[SlowStatement] = deque(maxlen=SLOW_KEPT)
+_SLOW_LOCK = threading.Lock()
+
+
+def slow_statement(statement: str, duration_ms: float) -> None:
+    """Keep a slow statement's text (cut to SLOW_STATEMENT_CHARS) for the operations page."""
+    kept = SlowStatement(time.time(), round(duration_ms, 1), statement[:SLOW_STATEMENT_CHARS])
+    with _SLOW_LOCK:
+        _SLOW.append(kept)
+
+
+def recent_slow_statements() -> list[SlowStatement]:
+    """This process's newest slow statements, newest first."""
+    with _SLOW_LOCK:
+        return list(reversed(_SLOW))
+
+
+def families() -> dict[str, Metric]:
+    """Every metric family by name, merged across workers the way render() merges them."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        found = registry.collect()
+    else:
+        found = REGISTRY.collect()
+    return {family.name: family for family in found}
+
+
+def request_counts(found: dict[str, Metric] | None = None) -> dict[tuple[str, str, str], float]:
+    """Requests served so far by (method, route, status), merged across workers."""
+    family = (found if found is not None else families()).get("supplytrack_requests")
+    if family is None:
+        return {}
+    return {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for s in family.samples
+        if s.name.endswith("_total")
+    }
+
+
+class RequestSampler:
+    """Request counts noted every few seconds in this process, for rates over the last minute.
+
+    Counters only say how many since the start; the difference between now and a sample
+    taken about a minute ago is the last minute's. Started on first use (a daemon thread),
+    it keeps ``keep`` samples taken ``every`` seconds apart.
+    """
+
+    def __init__(self, every: float = 5.0, keep: int = 30) -> None:
+        self.every = every
+        self.samples: deque[tuple[float, dict[tuple[str, str, str], float]]] = deque(maxlen=keep)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def note(self, at: float, counts: dict[tuple[str, str, str], float]) -> None:
+        """Keep one sample (time.monotonic(), counts)."""
+        with self.lock:
+            self.samples.append((at, counts))
+
+    def since(
+        self, now: float, seconds: float = 60.0
+    ) -> tuple[float, dict[tuple[str, str, str], float]] | None:
+        """The newest sample at least ``seconds`` old, else the oldest one (None: none yet)."""
+        with self.lock:
+            kept = list(self.samples)
+        old_enough = [sample for sample in kept if now - sample[0] >= seconds]
+        if old_enough:
+            return old_enough[-1]
+        return kept[0] if kept else None
+
+    def start(self) -> None:
+        """Begin sampling in the background (once per process)."""
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                return
+            self.thread = threading.Thread(
+                target=self._run, name="supplytrack-request-sampler", daemon=True
+            )
+            self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.note(time.monotonic(), request_counts())
+            except Exception:  # a half-written metrics file: the next sample reads it
+                logging.getLogger("supplytrack.metrics").debug("request sample failed")
+            time.sleep(self.every)
+
+
+REQUEST_SAMPLER = RequestSampler()
+
+
+def bucket_bound(buckets: list[tuple[float, float]], quantile: float) -> float | None:
+    """The upper bound of the bucket holding the quantile (cumulative (le, count) pairs).
+
+    That bound is all a histogram can say: the quantile is at most this. ``inf`` when it
+    lies beyond the largest bound, None when nothing was observed.
+    """
+    ordered = sorted(buckets)
+    total = ordered[-1][1] if ordered else 0
+    if total <= 0:
+        return None
+    rank = quantile * total
+    for bound, count in ordered:
+        if count >= rank:
+            return bound
+    return math.inf

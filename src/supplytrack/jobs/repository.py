@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from supplytrack.jobs.models import Job, JobState
@@ -86,6 +86,15 @@ class JobRepository:
         if finished:
             stmt = stmt.where(Job.finished_at.is_not(None))
         return self.session.scalars(stmt.order_by(Job.id.desc()).limit(1)).first()
+
+    def counts_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state (states without jobs left out)."""
+        rows = self.session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+        return {str(state): int(count) for state, count in rows}
+
+    def recent(self, limit: int) -> list[Job]:
+        """The newest jobs, newest first."""
+        return list(self.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
 
     def live(self) -> list[Job]:
         """Jobs that are queued or running (for recovery when a worker starts)."""

@@ -55,6 +55,15 @@ class JobService:
         """The newest job of ``kind`` (only those that ended, when ``finished``)."""
         return self.jobs.latest(kind, finished=finished)
 
+    def counts_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state, every state named (0 when none)."""
+        found = self.jobs.counts_by_state()
+        return {state.value: found.get(state.value, 0) for state in JobState}
+
+    def recent(self, limit: int = 10) -> list[Job]:
+        """The newest jobs, newest first (for the operations page)."""
+        return self.jobs.recent(limit)
+
     def view(self, job: Job) -> dict[str, Any]:
         """A job with its rate and bulk operation."""
         rate = None
