@@ -15,15 +15,20 @@ gate, and every date change, always take the locked way: they read other rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from supplytrack.audit.models import ChangeSource
 from supplytrack.audit.service import Why, new_change_id
+from supplytrack.core.errors import SupplyTrackError
 from supplytrack.flows.base import Flow, moves_of
 from supplytrack.flows.fanout import FanOut
+from supplytrack.planning.context import PlanningContext
 from supplytrack.planning.exceptions import ReasonCodeRequired
 from supplytrack.planning.repository import PlanningRepository
-from supplytrack.planning.rules import DatePlan, check, plan_instances
+from supplytrack.planning.rules import DatePlan, check, plan_instances, violations
 from supplytrack.planning.shifts import Unit, shift_date
 from supplytrack.suppliers.service import AssignmentService, SupplierService
 from supplytrack.tasks.enums import TaskStatus
@@ -33,6 +38,15 @@ from supplytrack.tasks.service import TaskService
 from supplytrack.templates.service import TemplateService
 
 _DATE_FIELDS = frozenset({"actual_due", "shift_days", "shift_working_days"})
+
+
+@dataclass(frozen=True, slots=True)
+class DuePreview:
+    """The moves a due-date change would make, {id: (old, new, source)}, and its violations."""
+
+    instance_id: int
+    moves: dict[int, tuple[date, date, ChangeSource]]
+    violations: list[SupplyTrackError]
 
 
 class InstanceFlows:
@@ -121,6 +135,34 @@ class InstanceFlows:
         self, instance: TaskInstance, command: TaskInstanceUpdate, status_after: TaskStatus
     ) -> DatePlan | None:
         """The checked plan of the PATCH's due-date change, if it changes the date."""
+        planned = self._unchecked_plan(instance, command, status_after)
+        if planned is None:
+            return None
+        plan, context = planned
+        check(plan, context)
+        return plan
+
+    def preview_due(
+        self, instance_id: int, command: TaskInstanceUpdate, expected_version: int | None
+    ) -> DuePreview:
+        """What a due-date PATCH would move, and the rules it would break; nothing is written.
+
+        The plan is built exactly as :meth:`update` builds it (the same refusals for a
+        supplier, a missing reason code or a finished instance, and a stale version), but the
+        date rules are listed rather than raised, and nothing is applied.
+        """
+        instance = self.tasks.get(instance_id)
+        self.tasks.check_version(instance, expected_version)
+        planned = self._unchecked_plan(instance, command, instance.status)
+        if planned is None:
+            return DuePreview(instance.id, {}, [])
+        plan, context = planned
+        return DuePreview(instance.id, moves_of(plan, ChangeSource.API), violations(plan, context))
+
+    def _unchecked_plan(
+        self, instance: TaskInstance, command: TaskInstanceUpdate, status_after: TaskStatus
+    ) -> tuple[DatePlan, PlanningContext] | None:
+        """The plan of the due-date change and its context, before the date rules."""
         if not command.model_fields_set & _DATE_FIELDS:
             return None
         unit = Unit.WORKING_DAYS if command.shift_working_days is not None else Unit.DAYS
@@ -153,5 +195,4 @@ class InstanceFlows:
             unit=unit,
             reason=command.reason,
         )
-        check(plan, context)
-        return plan
+        return plan, context

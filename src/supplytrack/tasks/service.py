@@ -7,7 +7,7 @@ flows, which hand this service the plain values it needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -35,13 +35,16 @@ from supplytrack.tasks.exceptions import (
     SupplierFieldForbidden,
     TemplateOfOtherProject,
 )
+from supplytrack.tasks.instance_reads import InstanceReads
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.repository import OwnedBy, TaskFilter
 from supplytrack.tasks.sets import InstanceSets, ShiftScope
 from supplytrack.tasks.state_machine import (
     GATED_TARGETS,
+    RULES,
     Mover,
     StatusColumns,
+    allowed_targets,
     status_columns,
     transition,
 )
@@ -497,6 +500,103 @@ class TaskService:
         moved = scope.shift(utcnow())
         self.audit.record_from(scope.changes(), source=ChangeSource.BULK, why=why)
         return moved
+
+    # Reads of the pages (web/pages/tasks.py, portal.py) ---------------------------------
+
+    @staticmethod
+    def filter_of(
+        *,
+        project_id: int | None = None,
+        supplier_id: int | None = None,
+        statuses: Sequence[TaskStatus] = (),
+        overdue: bool | None = None,
+        due_before: date | None = None,
+        due_after: date | None = None,
+    ) -> TaskFilter:
+        """The list filter of these values, as api/params.task_filter builds it from a query."""
+        return TaskFilter(
+            project_id=project_id,
+            supplier_id=supplier_id,
+            statuses=tuple(sorted(set(statuses))),
+            overdue=overdue,
+            due_before=due_before,
+            due_after=due_after,
+        )
+
+    def page_by(
+        self, where: TaskFilter, today: date, *, sort: Sort, cursor: str | None, limit: int
+    ) -> Sequence[AnyRow]:
+        """A page of visible instances in any order of their own columns (e.g. by supplier)."""
+        return InstanceReads(self.session, self.actor).page_rows_by(
+            where, today, sort=sort, cursor=cursor, limit=limit
+        )
+
+    def labels(self, ids: Sequence[int]) -> dict[int, AnyRow]:
+        """Project, supplier and milestone codes and names of visible instances (one query)."""
+        return InstanceReads(self.session, self.actor).labels(ids)
+
+    def export_rows(
+        self, where: TaskFilter, today: date, sort: Sort | None, *, overdue_first: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """Every visible instance matching ``where``, streamed in the list's order."""
+        return InstanceReads(self.session, self.actor).export_rows(
+            where, today, sort, overdue_first=overdue_first
+        )
+
+    def open_page(
+        self, where: TaskFilter, today: date, *, offset: int, limit: int
+    ) -> Sequence[AnyRow]:
+        """Visible instances, overdue first, then soonest due (one more than ``limit``)."""
+        return InstanceReads(self.session, self.actor).open_page(
+            where, today, offset=offset, limit=limit
+        )
+
+    def open_counts(self, today: date, soon_days: int) -> AnyRow:
+        """How many visible open instances are overdue, and due within ``soon_days``."""
+        return InstanceReads(self.session, self.actor).open_counts(today, soon_days)
+
+    def offered_moves(self, rows: Sequence[InstanceState]) -> dict[int, Offers]:
+        """The status moves this actor may make on each instance, the prerequisite gate applied.
+
+        The machine's rules for the actor's side from each current status; a move into a
+        gated status is held back while a prerequisite is open (one query for all rows).
+        """
+        targets = {row.id: allowed_targets(row.status, self.mover) for row in rows}
+        gated = [i for i, found in targets.items() if set(found) & GATED_TARGETS]
+        blocked = self.open_prerequisites(gated) if gated else {}
+        offers: dict[int, Offers] = {}
+        for row in rows:
+            waiting = blocked.get(row.id, [])
+            moves = [
+                OfferedMove(target, _needs_reason(row.status, target))
+                for target in targets[row.id]
+                if not (waiting and target in GATED_TARGETS)
+            ]
+            held = [t for t in targets[row.id] if waiting and t in GATED_TARGETS]
+            offers[row.id] = Offers(moves, held, [p.id for p in waiting])
+        return offers
+
+
+def _needs_reason(source: TaskStatus, target: TaskStatus) -> bool:
+    """Whether the machine's rule for this move asks for a reason."""
+    return any(r.needs_reason for r in RULES if source in r.sources and r.target == target)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedMove:
+    """A status move offered to the actor, and whether it needs a reason."""
+
+    target: TaskStatus
+    needs_reason: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """The moves offered on one instance, those held back by the gate, and why."""
+
+    moves: list[OfferedMove]
+    held: list[TaskStatus]  # gated targets the machine allows, waiting on prerequisites
+    open_prerequisites: list[int]  # ids of the prerequisite instances not done yet
 
 
 @dataclass(frozen=True, slots=True)
