@@ -138,3 +138,22 @@ def test_format_value() -> None:
     assert format_value(3.0) == "3"
     assert format_value(87.456, "%") == "87.5%"
     assert format_value(2, "days") == "2 days"
+
+
+def test_stacked_segments_follow_the_series_order_and_the_legend_wraps() -> None:
+    series = [f"Status number {n}" for n in range(7)]
+    rows = [("P", [(series[3], 1), (series[0], 2), ("not a series", 5)])]
+    root = parsed(stacked_bars("t", rows, series=series))
+    segments = [
+        rect.findtext(SVG + "title")
+        for rect in root.iter(SVG + "rect")
+        if rect.find(SVG + "title") is not None
+    ]
+    assert segments == ["P, Status number 0: 2", "P, Status number 3: 1"]
+    legend_rows = {
+        rect.get("y") for rect in root.iter(SVG + "rect") if rect.find(SVG + "title") is None
+    }
+    assert len(legend_rows) > 1  # seven long names do not fit on one line
+    width = float(root.get("viewBox", "").split()[2])
+    for text in root.iter(SVG + "text"):
+        assert float(text.get("x", "0")) < width

@@ -159,3 +159,16 @@ def test_the_page_links_its_downloads_and_its_stylesheet(
     assert 'href="/?format=csv"' in html
     assert 'href="/?format=xlsx"' in html
     assert "/static/web/insights.css" in html
+
+
+def test_only_the_worst_suppliers_at_risk_are_listed(
+    signed_in: SignedIn, manager: Caller, board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(overview, "AT_RISK_LISTED", 0)
+    alpha = row_of(signed_in(manager).get("/").text, "W-A")
+    assert "W-s2" not in alpha
+    project = board.projects["A"].id
+    assert (
+        f'<a href="/projects/{project}" aria-label="1 more suppliers at risk on W-A">1 more</a>'
+        in alpha
+    )

@@ -24,10 +24,11 @@ INK = "#1b1f24"
 MUTED = "#57606a"
 GRID = "#d0d7de"
 # Fills of the series, in order; each also gets its own pattern (PATTERNS) drawn over it.
-PALETTE = ("#1a7f37", "#0a58ca", "#b42318", "#9a6700", "#6e7781", "#8250df")
+PALETTE = ("#6e7781", "#0a58ca", "#8250df", "#1a7f37", "#b42318", "#9a6700")
 BAR_FILL = "#0a58ca"
 LINE_STROKE = "#0a58ca"
 LABEL_CHARS = 28
+CHAR_WIDTH = 7.0  # an average character at 12px, to lay out the legend
 _ids = itertools.count(1)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -177,17 +178,15 @@ def stacked_bars(
 ) -> Markup:
     """One bar per row split into a segment per series, a legend, and each row in words.
 
-    Above each bar its label and its figures ("Done 3 · Open 2"), so the segments can be
-    read without telling their fills apart; the fills differ by pattern too.
+    Above each bar its label, below it its figures ("Done 3 · Open 2"), so the segments can
+    be read without telling their fills apart; the fills differ by pattern too. Segments
+    follow the order of ``series`` (the legend's).
     """
     totals = [sum(max(value, 0.0) for _, value in segments) for _, segments in rows]
     if not rows or not any(totals):
         return no_data(title, description)
     chart = _chart_id()
-    order = {name: index for index, name in enumerate(series)}
     largest = max(totals)
-    legend_row, row, top = 24.0, 40.0, 4.0
-    height = top + legend_row + row * len(rows) + 4
     if not description:
         ranked = sorted(zip(rows, totals, strict=True), key=lambda pair: pair[1], reverse=True)
         listed = "; ".join(
@@ -195,50 +194,35 @@ def stacked_bars(
             for (label, segments), _ in ranked[:5]
         )
         description = f"{len(rows)} bars by {', '.join(series)}. {listed}."
-    parts = [_open(chart, title, description, height), Markup("<defs>")]
+    legend, legend_height = _legend(chart, series)
+    row, top = 54.0, 4.0 + legend_height
+    parts = [_open(chart, title, description, top + row * len(rows)), Markup("<defs>")]
     parts.extend(_pattern(chart, index) for index in range(len(series)))
     parts.append(Markup("</defs>"))
-    x = 0.0
-    for index, name in enumerate(series):  # the legend
-        parts.append(
-            Markup(
-                '<rect x="{x}" y="{y}" width="14" height="14" fill="url(#{chart}-s{index})" '
-                'stroke="{ink}" stroke-width="0.5"/>'
-                '<text x="{text_x}" y="{text_y}" fill="{ink}">{name}</text>'
-            ).format(
-                x=_coordinate(x),
-                y=_coordinate(top),
-                chart=chart,
-                index=index,
-                ink=INK,
-                text_x=_coordinate(x + 18),
-                text_y=_coordinate(top + 12),
-                name=_clean(name),
-            )
-        )
-        x += 18 + 8 * len(_clean(name)) + 16
-    for position, ((label, segments), total) in enumerate(zip(rows, totals, strict=True)):
-        y = top + legend_row + position * row
+    parts.extend(legend)
+    for position, ((label, segments), _) in enumerate(zip(rows, totals, strict=True)):
+        y = top + position * row
         words = _in_words(segments, series)
         parts.append(
             Markup(
                 "<g><title>{label}: {words}</title>"
-                '<text x="0" y="{text_y}" fill="{ink}">{short}</text>'
-                '<text x="{width}" y="{text_y}" text-anchor="end" font-size="{small}" '
-                'fill="{ink}">{words}</text>'
+                '<text x="0" y="{label_y}" fill="{ink}">{short}</text>'
+                '<text x="0" y="{words_y}" font-size="{small}" fill="{ink}">{words}</text>'
             ).format(
                 label=_clean(label),
-                short=_short(_clean(label), 40),
+                short=_short(_clean(label), 60),
                 words=words,
-                text_y=_coordinate(y + 12),
-                width=WIDTH,
+                label_y=_coordinate(y + 12),
+                words_y=_coordinate(y + 45),
                 small=SMALL,
                 ink=INK,
             )
         )
+        values = dict(segments)
         start = 0.0
-        for name, value in segments:
-            if value <= 0 or name not in order:
+        for index, name in enumerate(series):  # in the legend's order
+            value = values.get(name, 0.0)
+            if value <= 0:
                 continue
             length = (WIDTH - 2) * value / largest
             parts.append(
@@ -248,25 +232,48 @@ def stacked_bars(
                     "<title>{label}, {name}: {value}</title></rect>"
                 ).format(
                     x=_coordinate(start),
-                    y=_coordinate(y + 18),
+                    y=_coordinate(y + 17),
                     length=_coordinate(length),
                     chart=chart,
-                    index=order[name],
+                    index=index,
                     label=_clean(label),
                     name=_clean(name),
                     value=format_value(value),
                 )
             )
             start += length
-        if total == 0:
-            parts.append(
-                Markup('<text x="0" y="{y}" font-size="{small}" fill="{muted}">0</text>').format(
-                    y=_coordinate(y + 30), small=SMALL, muted=MUTED
-                )
-            )
         parts.append(Markup("</g>"))
     parts.append(_close())
     return Markup("").join(parts)
+
+
+def _legend(chart: str, series: Sequence[str]) -> tuple[list[Markup], float]:
+    """The legend's swatches and names, wrapped to the chart's width, and its height."""
+    parts: list[Markup] = []
+    x, y, line = 0.0, 0.0, 20.0
+    for index, name in enumerate(series):
+        text = _clean(name)
+        width = 18 + CHAR_WIDTH * len(text) + 16
+        if x > 0 and x + width > WIDTH:
+            x, y = 0.0, y + line
+        parts.append(
+            Markup(
+                '<rect x="{x}" y="{y}" width="14" height="14" fill="url(#{chart}-s{index})" '
+                'stroke="{ink}" stroke-width="0.5"/>'
+                '<text x="{text_x}" y="{text_y}" fill="{ink}">{name}</text>'
+            ).format(
+                x=_coordinate(x),
+                y=_coordinate(y + 4),
+                chart=chart,
+                index=index,
+                ink=INK,
+                text_x=_coordinate(x + 18),
+                text_y=_coordinate(y + 16),
+                name=text,
+            )
+        )
+        x += width
+    return parts, y + line + 8
 
 
 def _in_words(segments: Sequence[tuple[str, float]], series: Sequence[str]) -> str:

@@ -1,8 +1,8 @@
 """Pages: the projects overview at ``/``: every visible project at a glance, with charts.
 
 The figures are the project-status report's (ReportService.project_status on the reporting
-session, as api/reports.py reads them), a page of 50 projects at a time; the download is the
-report's own CSV/XLSX export.
+session, through the report cache, as api/reports.py reads them), a page of 50 projects at a
+time; the download is the report's own CSV/XLSX export.
 """
 
 from __future__ import annotations
@@ -14,17 +14,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from supplytrack.api.cached import cached_report
 from supplytrack.api.deps import AppSettings
 from supplytrack.api.reports import ReadSession
 from supplytrack.core.openapi import Cursor
+from supplytrack.core.schemas import Page
 from supplytrack.reports import exports
-from supplytrack.reports.service import ReportService
+from supplytrack.reports.schemas import ProjectStatus
+from supplytrack.reports.service import AT_RISK_SHOWN, ReportService
 from supplytrack.tasks.enums import TaskStatus
 from supplytrack.web.base import PageRoute, SignedIn, redirect, render
 from supplytrack.web.charts import bar_chart, stacked_bars
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
+AT_RISK_LISTED = 3  # per project on the overview; the report names up to AT_RISK_SHOWN
 Download = Annotated[Literal["csv", "xlsx"] | None, Query(description="csv or xlsx.")]
 # Statuses in the order work moves through them (the chart's legend and segments).
 STATUS_ORDER = [status.value for status in TaskStatus]
@@ -89,7 +93,17 @@ def overview(
             for milestone in project["milestones"]
         ]
         return exports.respond(format, exports.PROJECT_STATUS, flat, "project-status")
-    projects, following = service.project_status(None, cursor, PAGE_SIZE)
+
+    def create() -> Page[ProjectStatus]:
+        rows, following = service.project_status(None, cursor, PAGE_SIZE)
+        return Page[ProjectStatus](
+            items=[ProjectStatus.model_validate(row) for row in rows], next_cursor=following
+        )
+
+    # The API's report cache (keyed by this page's path, query and the viewer's scope).
+    listed = cached_report(request, viewer.actor, Page[ProjectStatus], create)
+    projects = [item.model_dump(by_alias=False) for item in listed.items]
+    following = listed.next_cursor
     totals = {
         name: sum(project[name] for project in projects)
         for name in ("instances", "overdue", "due_next_7_days", "due_next_14_days")
@@ -100,6 +114,8 @@ def overview(
         viewer,
         projects=projects,
         totals=totals,
+        at_risk_listed=AT_RISK_LISTED,
+        at_risk_most=AT_RISK_SHOWN,
         status_chart=status_chart(projects),
         overdue_chart=overdue_chart(projects),
         next_page=address("/", {"cursor": following}) if following else None,

@@ -15,15 +15,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from supplytrack.api.cached import cached_report
 from supplytrack.api.deps import AppSettings
 from supplytrack.api.reports import ReadSession
 from supplytrack.core.errors import BusinessRuleError, SupplyTrackError
 from supplytrack.core.openapi import Cursor, PathId
-from supplytrack.core.schemas import MAX_ID
+from supplytrack.core.schemas import MAX_ID, Page
 from supplytrack.projects.service import ProjectService
 from supplytrack.reports import exports
 from supplytrack.reports.files import Column
 from supplytrack.reports.repository import Window
+from supplytrack.reports.schemas import SupplierPerformance
 from supplytrack.reports.service import ReportService
 from supplytrack.suppliers.service import SupplierService
 from supplytrack.web.base import PageRoute, SignedIn, StaffViewer, render
@@ -168,7 +170,18 @@ def suppliers_page(
     if format is not None:
         everything, _ = service.performance_page(window, MIN_COMPLETED, order, None, None)
         return exports.respond(format, exports.PERFORMANCE, everything, "supplier-performance")
-    rows, following = service.performance_page(window, MIN_COMPLETED, order, cursor, PAGE_SIZE)
+
+    def create() -> Page[SupplierPerformance]:
+        rows, following = service.performance_page(window, MIN_COMPLETED, order, cursor, PAGE_SIZE)
+        return Page[SupplierPerformance](
+            items=[SupplierPerformance.model_validate(row) for row in rows],
+            next_cursor=following,
+        )
+
+    # The API's report cache (keyed by this page's path, query and the viewer's scope).
+    listed = cached_report(request, viewer.actor, Page[SupplierPerformance], create)
+    rows = [item.model_dump(by_alias=False) for item in listed.items]
+    following = listed.next_cursor
     query = filters_of(window)
     return render(
         request,
@@ -214,7 +227,7 @@ def _percent(value: float | None) -> float | None:
 
 def trend_charts(trend: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
     """The on-time rate and the score per month (gaps: no submissions, not rated)."""
-    labels = [row["month"].strftime("%b %Y") for row in trend]
+    labels = [row["month"].strftime("%b %y") for row in trend]
     on_time = line_chart(
         "On-time rate per month",
         [(label, _percent(row["on_time_rate"])) for label, row in zip(labels, trend, strict=True)],
