@@ -273,7 +273,8 @@ def bulk_page(
         ):
             if row.supplier_id not in seen:
                 seen.add(row.supplier_id)
-                suppliers.append((row.supplier_id, row.supplier_code, row.supplier_name))
+                removed = " (removed from the project)" if row.status != "ACTIVE" else ""
+                suppliers.append((row.supplier_id, row.supplier_code, row.supplier_name + removed))
         suppliers.sort(key=lambda s: s[1])
         milestones = [
             (t.id, t.name) for t in TemplateService(session, viewer.actor).of_projects([chosen.id])

@@ -36,6 +36,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 RECENT_JOBS = 10
 TOP_ROUTES = 10
+# A recent rate over fewer seconds than this says more about chance than about load.
+MIN_WINDOW_SECONDS = 10.0
 NOTICES = {"checks": "The data checks are running as a job; this page shows them when done."}
 Format = Annotated[Literal["csv", "xlsx"] | None, Query(description="csv or xlsx.")]
 
@@ -105,7 +107,7 @@ def route_figures(
         elif status.startswith("5"):
             row[2] += value
     window = now - earlier[0] if earlier is not None else 0.0
-    if earlier is not None and window >= 1:
+    if earlier is not None and window >= MIN_WINDOW_SECONDS:
         for (method, route, _status), value in earlier[1].items():
             if (method, route) in totals:
                 totals[(method, route)][3] += value
@@ -122,7 +124,9 @@ def route_figures(
                 client_errors=int(client),
                 server_errors=int(server),
                 per_second=requests / uptime if uptime > 0 else 0.0,
-                per_second_recent=(requests - before) / window if window >= 1 else None,
+                per_second_recent=(requests - before) / window
+                if window >= MIN_WINDOW_SECONDS
+                else None,
                 p99_ms=_ms(metrics.bucket_bound(timing["buckets"], 0.99)) if timing else None,
                 mean_ms=round(timing["sum"] / count * 1000, 1) if timing and count else None,
             )
@@ -278,7 +282,7 @@ def operations_page(
         key=lambda r: r.p99_ms or 0.0,
         reverse=True,
     )
-    recent_rates = window >= 1
+    recent_rates = window >= MIN_WINDOW_SECONDS
     return render(
         request,
         "operations.html",
@@ -289,6 +293,8 @@ def operations_page(
         uptime=_duration(uptime),
         window=round(window),
         recent_rates=recent_rates,
+        recent_label="last minute" if window >= 55 else f"last {round(window)} s",
+        top=TOP_ROUTES,
         workers=bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")),
         rate_chart=bar_chart(
             "Requests per second, last minute" if recent_rates else "Requests per second",
