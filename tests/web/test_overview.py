@@ -13,9 +13,14 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from supplytrack.core.db import Database
+from supplytrack.projects.models import Project
+from supplytrack.suppliers.models import SupplierProject
+from supplytrack.templates.models import TaskTemplate
 from supplytrack.web.pages import overview
+from tests.core.helpers import recording
 from tests.fixtures.auth import Caller
-from tests.web.overview_data import Board, build
+from tests.web.overview_data import Board, build, day, instance
 
 SignedIn = Callable[[Caller], TestClient]
 
@@ -172,3 +177,27 @@ def test_only_the_worst_suppliers_at_risk_are_listed(
         f'<a href="/projects/{project}" aria-label="1 more suppliers at risk on W-A">1 more</a>'
         in alpha
     )
+
+
+def test_the_overview_sends_the_same_queries_whatever_the_number_of_projects(
+    signed_in: SignedIn, manager: Caller, board: Board, session: Session, database: Database
+) -> None:
+    database.cache.enabled = False
+    client = signed_in(manager)
+    with recording(database.engine) as before:
+        assert client.get("/").status_code == 200
+    for number in range(4):
+        project = Project(code=f"W-X{number}", name="More", status="ACTIVE")
+        session.add(project)
+        session.flush()
+        assignment = SupplierProject(supplier_id=board.suppliers["s1"].id, project_id=project.id)
+        session.add(assignment)
+        session.flush()
+        template = TaskTemplate(project_id=project.id, name="m", canonical_due=day(-1))
+        session.add(template)
+        session.flush()
+        instance(session, assignment, template, "IN_PROGRESS", day(-1))
+    with recording(database.engine) as after:
+        html = client.get("/").text
+    assert "W-X3" in html
+    assert len(after.data) == len(before.data)

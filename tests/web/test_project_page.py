@@ -34,7 +34,7 @@ def words(markup: str) -> str:
 
 def matrix(html: str) -> dict[str, list[str]]:
     """Supplier code -> the words of its cells, from the matrix table."""
-    table = re.search(r'<table class="matrix".*?</table>', html, re.S)
+    table = re.search(r'<table class="matrix".*?<tbody>(.*?)</tbody>', html, re.S)
     assert table, "no matrix"
     rows = {}
     for row in re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", table.group(0), re.S):
@@ -64,6 +64,13 @@ def test_the_matrix_says_done_open_late_in_words_and_links_each_instance(
     assert f'<a class="badge done" href="/tasks/{done}"' in html
     heads = re.findall(r'<th scope="col">(m\d)<br>', html)
     assert heads == ["m1", "m2", "m3"]  # plan order
+    totals = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S)
+    assert totals
+    assert [words(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", totals.group(1), re.S)] == [
+        "1 done 1 open 1 late",  # the report's milestone counts: active suppliers only
+        "0 done 2 open 0 late",
+        "0 done 2 open 0 late",
+    ]
 
 
 def test_the_header_suppliers_and_calendar(

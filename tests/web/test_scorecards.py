@@ -15,8 +15,10 @@ from html import unescape
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from supplytrack.core.db import Database
 from supplytrack.core.identity import Role, system_actor
 from supplytrack.core.time import today
 from supplytrack.projects.models import Project
@@ -25,6 +27,7 @@ from supplytrack.reports.service import ReportService
 from supplytrack.suppliers.models import Supplier, SupplierProject
 from supplytrack.templates.models import TaskTemplate
 from supplytrack.web.pages import suppliers as pages
+from tests.core.helpers import recording
 from tests.fixtures.auth import Caller, make_caller
 from tests.web.overview_data import Board, at, build, history, instance
 
@@ -411,3 +414,34 @@ def test_a_scorecard_with_nothing_due(signed_in: SignedIn, viewer: Caller, board
 @pytest.fixture
 def board(session: Session) -> Board:
     return build(session)
+
+
+def test_the_trend_is_one_query(session: Session, trend: Trend, database: Database) -> None:
+    service = ReportService(session, system_actor(), ZONE)
+    with recording(database.engine) as log:
+        service.supplier_trend(trend.x.id, None, 5)
+    assert len(log.data) == 1
+    assert "GROUP BY" in log.data[0]
+
+
+def test_the_scorecard_sends_the_same_queries_whatever_the_history(
+    signed_in: SignedIn, manager: Caller, trend: Trend, session: Session, database: Database
+) -> None:
+    database.cache.enabled = False
+    client = signed_in(manager)
+    with recording(database.engine) as before:
+        assert client.get(f"/suppliers/{trend.x.id}").status_code == 200
+    assignment = session.scalars(
+        select(SupplierProject).where(SupplierProject.supplier_id == trend.x.id)
+    ).one()
+    for number in range(8):
+        due = month_back(number % 6, 3)
+        template = TaskTemplate(
+            project_id=trend.project.id, name=f"More {number}", canonical_due=due, sequence=99
+        )
+        session.add(template)
+        session.flush()
+        instance(session, assignment, template, "APPROVED", due, at(due), at(due))
+    with recording(database.engine) as after:
+        assert client.get(f"/suppliers/{trend.x.id}").status_code == 200
+    assert len(after.data) == len(before.data)

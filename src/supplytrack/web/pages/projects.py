@@ -100,6 +100,7 @@ def project_page(
         project=project,
         report=report,
         milestones=matrix["milestones"],
+        totals={total["task_template_id"]: total for total in report["milestones"]},
         rows=matrix["rows"],
         calendar=calendar,
         state_words=STATE_WORDS,
