@@ -79,7 +79,7 @@ def test_the_offered_moves_are_the_machines_for_this_actor(
     action = f"/tasks/{a1}/status"
     as_manager = signed_in(manager).get(f"/tasks/{a1}").text
     assert buttons(as_manager, action) == ["IN_PROGRESS", "BLOCKED", "WAIVED"]
-    assert f'action="/tasks/{a1}/due/preview"' in as_manager
+    assert f'action="/tasks/{a1}/due/preview#preview"' in as_manager
     as_supplier = signed_in(plan.supplier_a).get(f"/tasks/{a1}").text
     assert buttons(as_supplier, action) == ["IN_PROGRESS", "BLOCKED"]
     assert "/due/preview" not in as_supplier  # due dates are the manufacturer's
