@@ -16,6 +16,17 @@ from tests.web.conftest import LiveServer, browser_sign_in
 
 DONE_WITHIN_MS = 60_000
 SHIFT = 5
+PHONE_WIDTH = 390
+# The elements that stick out (for the failure's message).
+WIDER_THAN_THE_PHONE = """(limit) => Array.from(document.querySelectorAll("body *"))
+  .filter((el) => el.getBoundingClientRect().right > limit)
+  .map((el) => el.tagName + " " + (el.textContent || "").trim().slice(0, 40))"""
+
+
+def _fits_a_phone(page: Any) -> None:
+    """Nothing wider than the phone: wide tables scroll inside their own box."""
+    wider = page.evaluate(WIDER_THAN_THE_PHONE, PHONE_WIDTH + 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH + 1, wider
 
 
 def _dues(server: LiveServer, project_id: int) -> dict[int, tuple[date, str]]:
@@ -95,16 +106,19 @@ def test_a_manager_shifts_a_project_as_a_job_watches_it_and_undoes_it(
         i: due for i, (due, _s) in before.items()
     }
 
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
     page.goto(operation_url)
     expect(page.get_by_role("heading", name=re.compile(r"Bulk operation \d+"))).to_be_visible()
+    _fits_a_phone(page)
     screenshot(page, "bulk-operation-phone")
     page.goto(f"{live_server.base}/bulk?project={project['id']}")
+    _fits_a_phone(page)
     screenshot(page, "bulk-phone")
     page.get_by_label("Days (negative: earlier)").fill("2")
     page.get_by_label("Reason code").select_option("PLAN_CHANGE")
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Preview:")
+    _fits_a_phone(page)
     screenshot(page, "bulk-preview-phone")  # a preview only: nothing applied
     assert {i: due for i, (due, _s) in _dues(live_server, project["id"]).items()} == {
         i: due for i, (due, _s) in before.items()

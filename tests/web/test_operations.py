@@ -6,7 +6,10 @@ import csv
 import html
 import io
 import math
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -359,3 +362,25 @@ def test_the_request_figures_export_as_csv_and_xlsx(
     sheet = list(book.active.iter_rows(values_only=True))
     assert list(sheet[0][:3]) == ["method", "route", "requests"]
     assert ("GET", "/api/projects") in {(row[0], row[1]) for row in sheet[1:]}
+
+
+def test_with_several_workers_the_figures_are_the_merged_ones(tmp_path: Any) -> None:
+    """Two processes count into PROMETHEUS_MULTIPROC_DIR; a third reads the sum of both."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = (
+        "from supplytrack.core import metrics\n"
+        "for _ in range({n}): metrics.observe('GET', '/merged', 200, 0.003)\n"
+        "metrics.observe('GET', '/merged', 503, 0.2)\n"
+    )
+    for n in (2, 5):
+        subprocess.run([sys.executable, "-c", count.format(n=n)], env=env, check=True)
+    read = (
+        "from supplytrack.core import metrics\n"
+        "from supplytrack.web.pages.operations import route_figures\n"
+        "row = route_figures(metrics.families(), uptime=1.0, earlier=None, now=0.0)[0]\n"
+        "print(row.route, row.requests, row.server_errors, row.p99_ms)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", read], env=env, check=True, capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["/merged", "9", "2", "250.0"]

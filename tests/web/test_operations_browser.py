@@ -40,6 +40,7 @@ def test_an_admin_reads_the_operations_page_and_runs_the_data_checks(
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     expect(page.get_by_role("heading", name="Operations", level=1)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391  # tables scroll inside
     screenshot(page, "operations-phone")
 
 
