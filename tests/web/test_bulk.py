@@ -440,3 +440,62 @@ def test_recent_operations_are_listed_and_exported(
     sheet = [list(row) for row in book.active.iter_rows(values_only=True)]
     assert sheet[0][:4] == ["id", "kind", "state", "projects"]
     assert [row[0] for row in sheet[1:]] == [int(row["id"]) for row in rows]
+
+
+def test_a_status_update_of_the_api_shows_on_its_page(
+    signed_in: Callable[[Caller], TestClient], manager: Caller, plant: Plant
+) -> None:
+    client = signed_in(manager)
+    ids = sorted(plant.dues())[:3]
+    answer = client.post(
+        "/api/task-instances/bulk-status-update",
+        json={"ids": ids, "status": "IN_PROGRESS"},
+        headers=manager.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    operation_id = answer.json()["bulkOperationId"]
+    page = client.get(f"/bulk/operations/{operation_id}")
+    assert page.status_code == 200
+    assert "<dd>STATUS_UPDATE</dd>" in page.text
+    assert "<dt>Status</dt><dd>IN_PROGRESS</dd>" in page.text
+    assert "3 of 3 task instances" in page.text
+    assert "<dd>—</dd>" in page.text  # by ids: no project
+    assert (
+        f'<a href="/bulk/operations/{operation_id}">#{operation_id}</a>' in client.get("/bulk").text
+    )
+
+
+def test_change_the_selection_brings_the_form_back_as_it_was(
+    signed_in: Callable[[Caller], TestClient], manager: Caller, plant: Plant
+) -> None:
+    client = signed_in(manager)
+    preview = _preview(
+        client,
+        plant,
+        supplierIds=[str(plant.supplier_ids[1])],
+        templateIds=[str(plant.b.id)],
+        statuses=["NOT_STARTED"],
+        how="workingDays",
+        amount="-2",
+        cascade="on",
+        reasonCode="TOOLING_DELAY",
+        reason="press <b>down</b>",
+    )
+    assert preview.status_code == 200, preview.text
+    back = preview.text[preview.text.index('<form method="get" action="/bulk"') :]
+    fields = dict(HIDDEN.findall(back.split("</form>")[0]))
+    assert "previewToken" not in fields
+    form = client.get("/bulk", params={k: html.unescape(v) for k, v in fields.items()})
+    assert form.status_code == 200
+    text = form.text
+    supplier = plant.supplier_ids[1]
+    assert f'<option value="{supplier}" selected>BW-1 · Bulk Works 1</option>' in text
+    assert f'<option value="{plant.a.id}">Tooling</option>' in text
+    assert f'<option value="{plant.b.id}" selected>PPAP</option>' in text
+    assert 'value="NOT_STARTED" checked>' in text
+    assert 'value="IN_PROGRESS">' in text
+    assert 'value="workingDays" checked>' in text
+    assert 'step="1" value="-2">' in text
+    assert 'name="cascade" checked>' in text
+    assert '<option value="TOOLING_DELAY" selected>' in text
+    assert "press &lt;b&gt;down&lt;/b&gt;</textarea>" in text

@@ -7,6 +7,7 @@ stale preview is the 409 page, a change that breaks a rule is refused whole.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -249,6 +250,43 @@ def counts_text(summary: dict[str, Any]) -> str:
     return ", ".join(f"{value} {name}" for name, value in summary.items() if isinstance(value, int))
 
 
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+AMOUNT = re.compile(r"^-?\d{1,4}$")
+
+
+def prefill(request: Request) -> dict[str, Any]:
+    """What the form shows chosen: the query's values (the preview's "Change the selection")."""
+    params = request.query_params
+    form = ChangeForm(
+        {name: params.get(name, "") for name in params},
+        {name: params.getlist(name) for name in params},
+    )
+    fields = form.fields
+
+    def ids(name: str) -> set[int]:
+        return {int(value) for value in _values(form, name) if value.isdigit()}
+
+    def day(name: str) -> str:
+        value = fields.get(name, "")
+        return value if DAY.match(value) else ""
+
+    amount = fields.get("amount", "")
+    reason_code = fields.get("reasonCode", "")
+    return {
+        "suppliers": ids("supplierIds"),
+        "milestones": ids("templateIds"),
+        "statuses": set(_values(form, "statuses")),
+        "due_from": day("dueFrom"),
+        "due_to": day("dueTo"),
+        "how": fields.get("how") if fields.get("how") in HOW else "days",
+        "amount": amount if AMOUNT.match(amount) else "7",
+        "new_date": day("newDate"),
+        "cascade": fields.get("cascade") == "on",
+        "reason_code": reason_code if reason_code in set(ReasonCode) else "",
+        "reason": fields.get("reason", "")[:2000],
+    }
+
+
 @router.get("/bulk")
 def bulk_page(
     request: Request,
@@ -290,6 +328,7 @@ def bulk_page(
         statuses=[status.value for status in TaskStatus],
         reason_codes=[code.value for code in ReasonCode],
         recent=recent,
+        picked=prefill(request),
         query=f"?project={chosen.id}&" if chosen is not None else "?",
     )
 
