@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -103,6 +104,28 @@ async def _on_validation_error(_request: Request, error: Exception) -> Response:
     if code == DATE_OUT_OF_RANGE:
         message = f"dates must lie between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
     return error_response(status, code, message, details)
+
+
+async def _on_model_error(_request: Request, error: Exception) -> Response:
+    """A command built from input inside a route (a page's form) that its model refused."""
+    assert isinstance(error, ValidationError)
+    details = [
+        {
+            "loc": [str(part) for part in item.get("loc", ())],
+            "msg": str(item.get("msg", "")),
+            "type": str(item.get("type", "")),
+        }
+        for item in error.errors()
+    ]
+    return error_response(422, "VALIDATION_ERROR", _first_message(details), details)
+
+
+def _first_message(details: list[dict[str, Any]]) -> str:
+    if not details:
+        return "request is not valid"
+    first = details[0]
+    where = ".".join(first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 async def _on_http_error(request: Request, error: Exception) -> Response:
@@ -217,4 +240,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SupplyTrackError, _paged(_on_domain_error))
     app.add_exception_handler(RequestValidationError, _paged(_on_validation_error))
     app.add_exception_handler(StarletteHTTPException, _paged(_on_http_error))
+    app.add_exception_handler(ValidationError, _paged(_on_model_error))
     app.add_exception_handler(exc.SQLAlchemyError, _paged(_on_database_error))

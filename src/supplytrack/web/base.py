@@ -262,6 +262,13 @@ def sign_in_address(request: Request) -> str:
     return "/signin?next=" + quote(here, safe="")
 
 
+# Envelope messages that speak of HTTP headers, said for someone using a form.
+_FOR_PEOPLE = {
+    "PRECONDITION_FAILED": "Someone changed this since you opened the page. Open it again to see"
+    " the current state, then make your change.",
+}
+
+
 def page_error(
     request: Request, status: int, code: str, message: str, headers: dict[str, str]
 ) -> Response:
@@ -272,6 +279,7 @@ def page_error(
         away.delete_cookie(cookies.SESSION_COOKIE, path="/")
         return away
     back = (request.url.path.rsplit("/", 1)[0] or "/") if request.method == "POST" else "/"
+    message = _FOR_PEOPLE.get(code, message)
     response = render(
         request,
         "error.html",
