@@ -410,3 +410,42 @@ class ReportRepository:
                 return []
             stmt = stmt.where(T.supplier_project_id.in_(list(assignment_ids)))
         return self._execute(stmt)
+
+    def milestone_counts(self, project_id: int) -> Sequence[AnyRow]:
+        """Per milestone of one project: project_counts' and milestones' figures in one pass.
+
+        instances, done, open, late (= overdue), due in 7 and in 14 days, over the active
+        assignments (a supplier: its own), with the conditions of those two queries.
+        """
+        today = self._day(self.today)
+        open_ = T.status.in_(sorted(OPEN_STATUSES))
+        template = group_key(T.task_template_id, self.dialect)
+        stmt = (
+            select(
+                template.label("task_template_id"),
+                func.count().label("instances"),
+                _count(T.status.in_(sorted(DONE_STATUSES))).label("done"),
+                _count(open_).label("open"),
+                _count(and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)).label(
+                    "late"
+                ),
+                _count(
+                    and_(
+                        open_,
+                        T.actual_due >= today,
+                        T.actual_due <= self._day(self.today + timedelta(days=7)),
+                    )
+                ).label("due_7"),
+                _count(
+                    and_(
+                        open_,
+                        T.actual_due >= today,
+                        T.actual_due <= self._day(self.today + timedelta(days=14)),
+                    )
+                ).label("due_14"),
+            )
+            .join(SP, SP.id == T.supplier_project_id)
+            .where(*self._current(project_id))
+            .group_by(template)
+        )
+        return self._execute(stmt)

@@ -25,7 +25,6 @@ from supplytrack.web.pages.overview import Download, address, downloads
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
-STATE_WORDS = {"done": "done", "open": "open", "late": "late"}
 WEEKDAY_WORDS = {
     "MON": "Monday",
     "TUE": "Tuesday",
@@ -86,8 +85,11 @@ def project_page(
             f"project-{project_id}-matrix",
         )
     matrix = service.project_matrix(project_id, cursor, PAGE_SIZE)
+    order = [milestone["task_template_id"] for milestone in matrix["milestones"]]
+    for row in matrix["rows"]:  # the cells in column order, for a quick template loop
+        row["line"] = [row["cells"].get(template_id) for template_id in order]
     project = matrix["project"]
-    [report], _ = service.project_status(project_id, None, None)
+    report = service.project_facts(project_id)
     calendar = CalendarService(session, viewer.actor).view_between(
         project_id, project.start_date, project.sop_date
     )
@@ -100,10 +102,9 @@ def project_page(
         project=project,
         report=report,
         milestones=matrix["milestones"],
-        totals={total["task_template_id"]: total for total in report["milestones"]},
+        totals=report["milestones"],
         rows=matrix["rows"],
         calendar=calendar,
-        state_words=STATE_WORDS,
         working_days=[WEEKDAY_WORDS[name] for name in calendar.working_weekdays],
         next_page=address(here, {"cursor": following}) if following else None,
         first_page=here if cursor else None,
