@@ -254,3 +254,12 @@ def test_project_facts_are_project_status_figures(session: Session, board: Board
             for m in status["milestones"]
             if m["done"] or m["open"] or m["late"]
         }
+
+
+def test_a_supplier_gets_no_totals_row(
+    client: TestClient, session: Session, board: Board, signed_in: SignedIn
+) -> None:
+    signed_in(board.caller(session, "s2"))
+    html = page_of(client, board)
+    assert matrix(html) == {"W-s2": ["late", "open", "open"]}
+    assert "<tfoot>" not in html
