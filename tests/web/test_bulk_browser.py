@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -15,12 +16,18 @@ from playwright.sync_api import expect
 from tests.web.conftest import LiveServer, browser_sign_in
 
 DONE_WITHIN_MS = 60_000
+# The rules every page keeps (tests/web/a11y.js): names of controls, one h1, unique ids ...
+CHECKS = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
 SHIFT = 5
 PHONE_WIDTH = 390
 # The elements that stick out (for the failure's message).
 WIDER_THAN_THE_PHONE = """(limit) => Array.from(document.querySelectorAll("body *"))
   .filter((el) => el.getBoundingClientRect().right > limit)
   .map((el) => el.tagName + " " + (el.textContent || "").trim().slice(0, 40))"""
+
+
+def _keeps_the_rules(page: Any) -> None:
+    assert page.evaluate(CHECKS) == [], page.url
 
 
 def _fits_a_phone(page: Any) -> None:
@@ -62,6 +69,7 @@ def test_a_manager_shifts_a_project_as_a_job_watches_it_and_undoes_it(
     page.get_by_label("Project").select_option(str(project["id"]))
     page.get_by_role("button", name="Choose project").click()
     expect(page.get_by_label("Suppliers")).to_be_visible()
+    _keeps_the_rules(page)
     screenshot(page, "bulk")
     page.get_by_label("Days (negative: earlier)").fill(str(SHIFT))
     page.get_by_label("Reason code").select_option("PLAN_CHANGE")
@@ -73,6 +81,7 @@ def test_a_manager_shifts_a_project_as_a_job_watches_it_and_undoes_it(
     moves = int(page.locator(".card .big").nth(1).inner_text())
     open_before = sum(1 for _due, status in before.values() if status not in ("APPROVED", "WAIVED"))
     assert moves == open_before > 0
+    _keeps_the_rules(page)
     screenshot(page, "bulk-preview")
     page.get_by_label(re.compile("Run it as a background job")).check()
     page.get_by_role("button", name=f"Apply {moves} moves").click()
@@ -81,12 +90,14 @@ def test_a_manager_shifts_a_project_as_a_job_watches_it_and_undoes_it(
     operation_url = page.url.split("?")[0]
     progress = page.locator(".bulk-progress").first
     expect(progress.get_by_role("progressbar")).to_be_visible()
+    _keeps_the_rules(page)
     screenshot(page, "bulk-operation-running")
     expect(progress.locator("[data-progress-state]")).to_have_text("DONE", timeout=DONE_WITHIN_MS)
     expect(progress.locator("[data-progress-label]")).to_have_text(
         f"{moves} of {moves} task instances"
     )
     expect(page.get_by_role("heading", name="Summary")).to_be_visible()
+    _keeps_the_rules(page)
     screenshot(page, "bulk-operation-done")
 
     after = _dues(live_server, project["id"])
@@ -101,6 +112,7 @@ def test_a_manager_shifts_a_project_as_a_job_watches_it_and_undoes_it(
     states = page.locator("[data-progress-state]")
     expect(states.nth(0)).to_have_text("UNDONE", timeout=DONE_WITHIN_MS)
     expect(states.nth(1)).to_have_text("DONE", timeout=DONE_WITHIN_MS)  # the undo's own
+    _keeps_the_rules(page)
     screenshot(page, "bulk-operation-undone")
     assert {i: due for i, (due, _s) in _dues(live_server, project["id"]).items()} == {
         i: due for i, (due, _s) in before.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -10,6 +11,7 @@ from playwright.sync_api import expect
 from tests.web.conftest import LiveServer, browser_sign_in
 
 DONE_WITHIN_MS = 60_000
+CHECKS = (Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
 
 
 def test_an_admin_reads_the_operations_page_and_runs_the_data_checks(
@@ -36,6 +38,7 @@ def test_an_admin_reads_the_operations_page_and_runs_the_data_checks(
     expect(page.get_by_role("table", name="Data checks of the latest run")).to_contain_text(
         "status_matches_history"
     )
+    assert page.evaluate(CHECKS) == []  # tests/web/a11y.js: names, one h1, unique ids
     screenshot(page, "operations")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
