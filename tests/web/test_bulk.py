@@ -25,7 +25,7 @@ from supplytrack.core.identity import Role, system_actor
 from supplytrack.flows import jobs as _job_kinds  # noqa: F401 - registers the bulk job kinds
 from supplytrack.flows.base import Flow
 from supplytrack.flows.bulk import BulkFlows
-from supplytrack.jobs.models import Job
+from supplytrack.jobs.models import Job, JobState
 from supplytrack.jobs.runner import JobRunner
 from supplytrack.projects.models import Project
 from supplytrack.tasks.models import TaskInstance
@@ -285,6 +285,15 @@ def test_a_queued_job_is_followed_live_and_its_figures_move(
     assert progress.status_code == 200
     assert progress.headers["cache-control"] == "no-store"
     assert progress.json() == {"processed": 0, "total": 8, "state": "QUEUED"}
+    job.state, job.processed = JobState.RUNNING, 3  # a worker claimed it and did a chunk
+    session.flush()
+    assert client.get(f"/bulk/operations/{operation_id}/progress").json() == {
+        "processed": 3,
+        "total": 8,
+        "state": "RUNNING",
+    }
+    job.state, job.processed = JobState.QUEUED, 0
+    session.flush()
     JobRunner(database).run(job.id)
     session.expire_all()
     assert session.get(Job, job.id).state == "SUCCEEDED"  # type: ignore[union-attr]

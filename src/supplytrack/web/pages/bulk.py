@@ -29,7 +29,7 @@ from supplytrack.core.errors import SupplyTrackError
 from supplytrack.core.openapi import PathId
 from supplytrack.core.schemas import MAX_ID
 from supplytrack.flows.bulk import BulkFlows
-from supplytrack.jobs.models import Job
+from supplytrack.jobs.models import Job, JobState
 from supplytrack.jobs.service import JobService
 from supplytrack.jobs.worker import job_queue
 from supplytrack.projects.models import Project
@@ -423,13 +423,16 @@ def progress_of(operation: dict[str, Any] | BulkOperation, job: Job | None) -> d
     else:
         state, summary = operation["state"], operation["summary"]
     done = int(summary.get("applied", summary.get("reverted", 0)) or 0)
+    shown = PROGRESS_STATES[BulkState(state)]
     if job is not None:
         processed, total = job.processed, job.total
         if state not in LIVE:
             processed = max(processed, done) if state != BulkState.UNDONE else processed
+        elif job.state == JobState.RUNNING:
+            shown = "RUNNING"  # a worker holds it (the operation says so a moment later)
     else:
         processed = total = done
-    return {"processed": processed, "total": total, "state": PROGRESS_STATES[BulkState(state)]}
+    return {"processed": processed, "total": total, "state": shown}
 
 
 def _job_of(session: Session, viewer: Viewer, job_id: int | None) -> Job | None:
