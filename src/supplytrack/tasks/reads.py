@@ -94,9 +94,12 @@ def list_statement(shape: ListShape) -> Select[Any]:
     if shape.overdue is not None:
         overdue = overdue_condition(today)
         stmt = stmt.where(overdue if shape.overdue else not_(overdue))
-        if shape.overdue and shape.sqlite:
-            # SQLite would walk the whole table in id order hoping to fill the page soon;
-            # overdue rows are few: say so, and it looks them up by due date instead.
+        if shape.overdue and shape.sqlite and not shape.filters and not shape.scoped:
+            # Unfiltered, SQLite would walk the whole table in id order hoping to fill the
+            # page soon; overdue rows are few: say so, and it looks them up by due date
+            # instead. Not with a project, supplier or milestone: their own index finds the
+            # rows, and the hint made it walk every overdue row of every project by due date
+            # (large: 237 ms against 10 for projectId=&overdue=true&sort=actualDue).
             stmt = stmt.where(func.likelihood(T.actual_due < today, literal_column("0.01")))
     if shape.due_before:
         stmt = stmt.where(T.actual_due < bindparam("q_due_before", type_=T.actual_due.type))

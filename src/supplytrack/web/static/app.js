@@ -7,7 +7,7 @@ function followProgress(box) {
   var bar = box.querySelector("progress");
   var label = box.querySelector("[data-progress-label]");
   var state = box.querySelector("[data-progress-state]");
-  var finished = ["SUCCEEDED", "FAILED", "CANCELLED", "DONE", "UNDONE"];
+  var finished = ["SUCCEEDED", "FAILED", "CANCELLED", "DONE", "UNDONE", "APPLIED", "PARTIAL"];
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (answer) { return answer.ok ? answer.json() : Promise.reject(answer.status); })
