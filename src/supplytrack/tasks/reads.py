@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, case, func, literal_column, not_, select
+from sqlalchemy import Engine, Select, bindparam, case, not_, select
 from sqlalchemy import tuple_ as sql_tuple
 
 from supplytrack.core.pagination import Sort
@@ -91,16 +91,17 @@ def list_statement(shape: ListShape) -> Select[Any]:
     if shape.statuses:
         stmt = stmt.where(T.status.in_([bindparam(f"q_status_{n}") for n in range(shape.statuses)]))
     today = bindparam("q_today", type_=T.actual_due.type)
-    if shape.overdue is not None:
+    if shape.overdue and shape.sqlite:
+        # The SQLite planner guesses how many rows the due-date range keeps. Unfiltered, it
+        # would walk the whole table in id order hoping to fill the page soon; overdue rows
+        # are few: say so (0.01), and it looks them up by due date instead. With a project,
+        # supplier or milestone their own index finds the rows: say that the range keeps most
+        # of them (0.9), or it walks every overdue row of every project by due date (large,
+        # projectId=&overdue=true&sort=actualDue: 251 -> 9 ms). The same rows either way.
+        stmt = stmt.where(overdue_condition(today, due_odds="0.9" if shape.filters else "0.01"))
+    elif shape.overdue is not None:
         overdue = overdue_condition(today)
         stmt = stmt.where(overdue if shape.overdue else not_(overdue))
-        if shape.overdue and shape.sqlite and not shape.filters and not shape.scoped:
-            # Unfiltered, SQLite would walk the whole table in id order hoping to fill the
-            # page soon; overdue rows are few: say so, and it looks them up by due date
-            # instead. Not with a project, supplier or milestone: their own index finds the
-            # rows, and the hint made it walk every overdue row of every project by due date
-            # (large: 237 ms against 10 for projectId=&overdue=true&sort=actualDue).
-            stmt = stmt.where(func.likelihood(T.actual_due < today, literal_column("0.01")))
     if shape.due_before:
         stmt = stmt.where(T.actual_due < bindparam("q_due_before", type_=T.actual_due.type))
     if shape.due_after:
