@@ -182,6 +182,20 @@ def live_server(
         log.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run in the SQLite half only.
+
+    The pages call the same services on both engines, and their TestClient tests run on both;
+    driving Chromium a second time would only add minutes to the PostgreSQL half.
+    """
+    if not is_postgres():
+        return
+    skip = pytest.mark.skip(reason="browser tests run in the SQLite half")
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
     """pytest-playwright launches Debian's Chromium by its path, offline and quiet."""
