@@ -255,13 +255,20 @@ class ReportRepository:
 
     # Project status -------------------------------------------------------------------
 
+    def _due_within(self, days: int) -> Any:
+        """Open and due from today to ``days`` ahead (the due-in-7 and due-in-14 counts)."""
+        return and_(
+            T.status.in_(sorted(OPEN_STATUSES)),
+            T.actual_due >= self._day(self.today),
+            T.actual_due <= self._day(self.today + timedelta(days=days)),
+        )
+
     def _current(self, project_id: int | None) -> list[Any]:
         return [SP.status == AssignmentStatus.ACTIVE, *self._scope(project_id, None)]
 
     def project_counts(self, project_id: int | None) -> Sequence[AnyRow]:
         """Per project and status: instances, overdue, due in the next 7 and 14 days."""
         today = self._day(self.today)
-        open_ = T.status.in_(sorted(OPEN_STATUSES))
         stmt = (
             select(
                 T.project_id,
@@ -270,20 +277,8 @@ class ReportRepository:
                 _count(and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)).label(
                     "overdue"
                 ),
-                _count(
-                    and_(
-                        open_,
-                        T.actual_due >= today,
-                        T.actual_due <= self._day(self.today + timedelta(days=7)),
-                    )
-                ).label("due_7"),
-                _count(
-                    and_(
-                        open_,
-                        T.actual_due >= today,
-                        T.actual_due <= self._day(self.today + timedelta(days=14)),
-                    )
-                ).label("due_14"),
+                _count(self._due_within(7)).label("due_7"),
+                _count(self._due_within(14)).label("due_14"),
             )
             .join(SP, SP.id == T.supplier_project_id)
             .where(*self._current(project_id))
@@ -429,20 +424,8 @@ class ReportRepository:
                 _count(and_(T.status.in_(sorted(OVERDUE_STATUSES)), T.actual_due < today)).label(
                     "late"
                 ),
-                _count(
-                    and_(
-                        open_,
-                        T.actual_due >= today,
-                        T.actual_due <= self._day(self.today + timedelta(days=7)),
-                    )
-                ).label("due_7"),
-                _count(
-                    and_(
-                        open_,
-                        T.actual_due >= today,
-                        T.actual_due <= self._day(self.today + timedelta(days=14)),
-                    )
-                ).label("due_14"),
+                _count(self._due_within(7)).label("due_7"),
+                _count(self._due_within(14)).label("due_14"),
             )
             .join(SP, SP.id == T.supplier_project_id)
             .where(*self._current(project_id))

@@ -69,20 +69,7 @@ class ReportService:
         names = self.reports.supplier_names([row.supplier_id for row in aggregates])
         rows = []
         for row in aggregates:
-            counts = {
-                k: int(getattr(row, k) or 0)
-                for k in (
-                    "tasks_due",
-                    "submitted",
-                    "approved",
-                    "on_time",
-                    "first_pass",
-                    "late",
-                    "late_days",
-                    "open_overdue",
-                    "days_overdue",
-                )
-            }
+            counts = {k: int(getattr(row, k) or 0) for k in PERFORMANCE_COUNTS}
             rating = score(
                 counts["on_time"],
                 counts["submitted"],

@@ -20,25 +20,14 @@ from supplytrack.projects.models import Project
 from supplytrack.reports.files import csv_bool, formula_safe
 from supplytrack.suppliers.models import Supplier
 from supplytrack.tasks.derived import overdue_condition
+from supplytrack.tasks.instance_reads import EXPORT_COLUMNS
 from supplytrack.tasks.models import TaskInstance
 from supplytrack.tasks.scope import scoped
 from supplytrack.templates.models import TaskTemplate
 
 T = TaskInstance
 BATCH = 5000
-COLUMNS = (
-    "id",
-    "project_code",
-    "supplier_code",
-    "supplier_name",
-    "milestone",
-    "status",
-    "canonical_due",
-    "actual_due",
-    "overdue",
-    "submitted_at",
-    "completed_at",
-)
+COLUMNS = EXPORT_COLUMNS  # one definition of the export's columns (tasks/instance_reads.py)
 
 
 def _query(
